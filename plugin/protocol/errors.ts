@@ -35,6 +35,8 @@ export const ErrorCode = {
   DelegateTimeout: 101,
   /** multicni: a delegate printed output that is not a valid CNI result. */
   DelegateBadOutput: 102,
+  /** multicni: ADD for a container that still has attachments from an earlier ADD (DEL it first). */
+  AlreadyAttached: 103,
   /** Untyped failure; only the protocol boundary produces it. */
   Internal: 999,
 } as const;

@@ -1,0 +1,169 @@
+/**
+ * The attachment plan: which networks a container gets, on which interface, with which delegate
+ * config and runtime config. It is plain data, computed and checked before anything runs, cached
+ * before the first delegate starts, executed by ADD and replayed in reverse by DEL.
+ *
+ * @module
+ */
+
+import { CniError, ErrorCode } from "../protocol/errors.ts";
+import type { CniVersion } from "../protocol/version.ts";
+import { ifNameProblem } from "../protocol/names.ts";
+import { type DelegateConfig, loadNetwork, parseDelegate, pluginsOf } from "./delegate.ts";
+import type { NetConf } from "./netconf.ts";
+
+/** One network to attach. */
+export interface Attachment {
+  /** Position in the plan; the default network is 0. */
+  index: number;
+  /** The network's name (the delegate's `name`). */
+  network: string;
+  /** Interface name inside the container. */
+  ifname: string;
+  /** True for the default network (the master, eth0). */
+  isDefault: boolean;
+  delegate: DelegateConfig;
+  /** Runtime config offered to the delegate's plugins. */
+  runtimeConfig: Record<string, unknown>;
+  /** CNI_ARGS given to the delegate. */
+  cniArgs: string;
+}
+
+/** Everything one container gets. */
+export interface Plan {
+  containerId: string;
+  netns: string;
+  /** The default network's interface name (CNI_IFNAME). */
+  ifname: string;
+  /** The version the caller speaks; the ADD result is converted to it. */
+  cniVersion: CniVersion;
+  attachments: Attachment[];
+}
+
+/** What a plan is computed from. */
+export interface PlanInput {
+  conf: NetConf;
+  containerId: string;
+  netns: string;
+  ifname: string;
+  /** CNI_ARGS as the runtime gave them. */
+  cniArgs: string;
+}
+
+/**
+ * Multus passes `IgnoreUnknown=1` so that plugins accept CNI_ARGS keys they do not know
+ * (K8S_POD_NAME and friends); without it, some reference plugins reject them.
+ */
+export function delegateCniArgs(args: string): string {
+  const pairs = args.split(";").filter((p) => p !== "");
+  if (pairs.some((p) => p.startsWith("IgnoreUnknown="))) return pairs.join(";");
+  return ["IgnoreUnknown=1", ...pairs].join(";");
+}
+
+/** A runtime-config value that asks for something (empty lists and objects ask for nothing). */
+function isRequested(value: unknown): boolean {
+  if (value === null || value === undefined || value === false) return false;
+  if (Array.isArray(value)) return value.length > 0;
+  if (typeof value === "object") return Object.keys(value).length > 0;
+  return true;
+}
+
+/**
+ * Fails when the runtime asks for a capability that no plugin of the delegate declares: the
+ * request would be silently dropped otherwise (CNI spec, "Deriving runtimeConfig").
+ */
+export function checkCapabilities(a: Attachment): void {
+  const declared = new Set<string>();
+  for (const p of pluginsOf(a.delegate)) {
+    const caps = p.capabilities;
+    if (caps && typeof caps === "object") {
+      for (const [k, on] of Object.entries(caps)) if (on === true) declared.add(k);
+    }
+  }
+  const missing = Object.entries(a.runtimeConfig)
+    .filter(([k, val]) => isRequested(val) && !declared.has(k))
+    .map(([k]) => k);
+  if (missing.length > 0) {
+    throw new CniError(
+      ErrorCode.InvalidNetworkConfig,
+      `Network "${a.network}" (${a.ifname}) cannot honour the runtime config`,
+      `no plugin declares the ${missing.map((k) => `"${k}"`).join(", ")} capabilit${
+        missing.length === 1 ? "y" : "ies"
+      }`,
+    );
+  }
+}
+
+/**
+ * Loads the delegates a config names, in attachment order: the master (clusterNetwork or the
+ * first inline delegate), the other inline delegates, then defaultNetworks.
+ *
+ * @param conf the meta-plugin config
+ * @returns the delegates
+ * @throws {CniError} code 7 (or 1) for a network that cannot be loaded
+ */
+export async function loadDelegates(conf: NetConf): Promise<DelegateConfig[]> {
+  const out: DelegateConfig[] = [];
+  if (conf.clusterNetwork) {
+    // clusterNetwork wins over inline delegates, as in Multus.
+    out.push(await loadNetwork(conf.clusterNetwork, conf.confDir, conf.cniVersion));
+  } else {
+    conf.delegates.forEach((d, i) => {
+      out.push(parseDelegate(d, conf.cniVersion, `delegates[${i}]`));
+    });
+  }
+  for (const name of conf.defaultNetworks) {
+    out.push(await loadNetwork(name, conf.confDir, conf.cniVersion));
+  }
+  return out;
+}
+
+/**
+ * Computes the plan for an ADD from already loaded delegates.
+ *
+ * @param input the container and the config
+ * @param delegates the networks in attachment order (the first is the default network)
+ * @returns the plan
+ * @throws {CniError} code 7 for duplicate or invalid interface names and capability mismatches
+ */
+export function planFor(input: PlanInput, delegates: DelegateConfig[]): Plan {
+  const cniArgs = delegateCniArgs(input.cniArgs);
+  const attachments = delegates.map((delegate, index): Attachment => ({
+    index,
+    network: delegate.name,
+    ifname: index === 0 ? input.ifname : `net${index}`,
+    isDefault: index === 0,
+    delegate,
+    // Runtime config from the runtime goes to the default network only (multi-net spec).
+    runtimeConfig: index === 0 ? input.conf.runtimeConfig : {},
+    cniArgs,
+  }));
+  const seen = new Map<string, string>();
+  for (const a of attachments) {
+    const problem = ifNameProblem(a.ifname);
+    if (problem) {
+      throw new CniError(
+        ErrorCode.InvalidNetworkConfig,
+        `Invalid interface name "${a.ifname}" for network "${a.network}"`,
+        problem,
+      );
+    }
+    const other = seen.get(a.ifname);
+    if (other !== undefined) {
+      throw new CniError(
+        ErrorCode.InvalidNetworkConfig,
+        `Interface name "${a.ifname}" is used twice`,
+        `networks "${other}" and "${a.network}" both ask for it`,
+      );
+    }
+    seen.set(a.ifname, a.network);
+    checkCapabilities(a);
+  }
+  return {
+    containerId: input.containerId,
+    netns: input.netns,
+    ifname: input.ifname,
+    cniVersion: input.conf.cniVersion,
+    attachments,
+  };
+}
