@@ -34,6 +34,7 @@ import {
   where,
 } from "./execute.ts";
 import { validatePlanOrThrow } from "./preflight.ts";
+import { reportAdded, selectNetworks } from "./sources.ts";
 import { waitForReadiness } from "./readiness.ts";
 
 function context(deps: CoreDeps, conf: NetConf, req: Request, log: Logger): ExecContext {
@@ -48,19 +49,27 @@ function context(deps: CoreDeps, conf: NetConf, req: Request, log: Logger): Exec
  * @param deps dependencies
  * @param conf the meta config
  * @param req the request
+ * @param log the log
  * @returns the plan
  * @throws {CniError} code 7 (or 1) for anything wrong with the configs
  */
-export async function buildPlan(deps: CoreDeps, conf: NetConf, req: Request): Promise<Plan> {
-  const delegates = await loadDelegates(conf);
+export async function buildPlan(
+  deps: CoreDeps,
+  conf: NetConf,
+  req: Request,
+  log: Logger,
+): Promise<Plan> {
+  const selections = await selectNetworks(deps, conf, req, log);
   const plan = planFor({
     conf,
     containerId: req.args.containerId,
     netns: req.args.netns,
     ifname: req.args.ifname,
     cniArgs: req.args.args,
-  }, delegates);
-  validatePlanOrThrow(plan, conf);
+  }, selections);
+  for (const warning of validatePlanOrThrow(plan, conf)) {
+    log.verbose(`validator warning: ${warning}`, { containerId: plan.containerId });
+  }
   const dirs = context(deps, conf, req, nullLogger).pluginDirs;
   for (const a of plan.attachments) {
     await resolvePlugins(deps.exec, a.delegate, dirs);
@@ -73,7 +82,7 @@ async function add(deps: CoreDeps, req: Request): Promise<Record<string, unknown
   const log = deps.openLog(conf);
   const fields = { containerId: req.args.containerId };
   await waitForReadiness(conf, log);
-  const plan = await buildPlan(deps, conf, req);
+  const plan = await buildPlan(deps, conf, req, log);
   const ctx = context(deps, conf, req, log);
   const lock = await lockContainer(conf.cniDir, plan.containerId);
   try {
@@ -97,6 +106,7 @@ async function add(deps: CoreDeps, req: Request): Promise<Record<string, unknown
     );
     const master = results[0];
     if (!master) throw new CniError(ErrorCode.Internal, "ADD produced no result");
+    await reportAdded(deps, conf, req, log, plan, results);
     return convertResult(master.result, master.version, plan.cniVersion);
   } finally {
     await lock.release();
@@ -129,7 +139,7 @@ async function delTargets(
   }
   let fromConf: Attachment[] = [];
   try {
-    fromConf = (await buildPlan(deps, conf, req)).attachments;
+    fromConf = (await buildPlan(deps, conf, req, log)).attachments;
   } catch (e) {
     log.error(`DEL cannot plan from the given config: ${(e as Error).message}`, fields);
   }

@@ -40,6 +40,20 @@ export interface Plan {
   attachments: Attachment[];
 }
 
+/**
+ * One network chosen for a container, before interface names are assigned: from the config
+ * (inline delegates, clusterNetwork, defaultNetworks) or from Kubernetes (annotations, NADs).
+ */
+export interface NetworkSelection {
+  delegate: DelegateConfig;
+  /** The name reported for it (`namespace/name` for a NAD); default: the delegate's `name`. */
+  network?: string;
+  /** The interface the selection asks for; default: CNI_IFNAME for the first, else `net<i>`. */
+  ifname?: string;
+  /** Runtime config for this attachment (the default network also gets the runtime's). */
+  runtimeConfig?: Record<string, unknown>;
+}
+
 /** What a plan is computed from. */
 export interface PlanInput {
   conf: NetConf;
@@ -119,23 +133,26 @@ export async function loadDelegates(conf: NetConf): Promise<DelegateConfig[]> {
 }
 
 /**
- * Computes the plan for an ADD from already loaded delegates.
+ * Computes the plan for an ADD from the selected networks.
  *
  * @param input the container and the config
- * @param delegates the networks in attachment order (the first is the default network)
+ * @param selections the networks in attachment order (the first is the default network)
  * @returns the plan
  * @throws {CniError} code 7 for duplicate or invalid interface names and capability mismatches
  */
-export function planFor(input: PlanInput, delegates: DelegateConfig[]): Plan {
+export function planFor(input: PlanInput, selections: readonly NetworkSelection[]): Plan {
   const cniArgs = delegateCniArgs(input.cniArgs);
-  const attachments = delegates.map((delegate, index): Attachment => ({
+  const attachments = selections.map((s, index): Attachment => ({
     index,
-    network: delegate.name,
-    ifname: index === 0 ? input.ifname : `net${index}`,
+    network: s.network ?? s.delegate.name,
+    // The default network always takes CNI_IFNAME: the runtime names it.
+    ifname: index === 0 ? input.ifname : s.ifname ?? `net${index}`,
     isDefault: index === 0,
-    delegate,
+    delegate: s.delegate,
     // Runtime config from the runtime goes to the default network only (multi-net spec).
-    runtimeConfig: index === 0 ? input.conf.runtimeConfig : {},
+    runtimeConfig: index === 0
+      ? { ...s.runtimeConfig, ...input.conf.runtimeConfig }
+      : { ...s.runtimeConfig },
     cniArgs,
   }));
   const seen = new Map<string, string>();
