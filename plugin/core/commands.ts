@@ -39,7 +39,14 @@ import { waitForReadiness } from "./readiness.ts";
 
 function context(deps: CoreDeps, conf: NetConf, req: Request, log: Logger): ExecContext {
   const dirs = [conf.binDir, ...req.args.path].filter((d, i, all) => all.indexOf(d) === i);
-  return { deps, log, pluginDirs: dirs, timeoutMs: conf.delegateTimeout * 1000 };
+  return {
+    deps,
+    log,
+    pluginDirs: dirs,
+    timeoutMs: conf.delegateTimeout * 1000,
+    parallel: conf.parallel,
+    maxParallel: conf.maxParallel,
+  };
 }
 
 /**

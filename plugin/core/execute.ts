@@ -20,6 +20,10 @@ export interface ExecContext {
   /** binDir, then CNI_PATH. */
   pluginDirs: readonly string[];
   timeoutMs: number;
+  /** Run the secondary attachments concurrently (ADD and DEL). */
+  parallel: boolean;
+  /** At most this many concurrent delegates in parallel mode. */
+  maxParallel: number;
 }
 
 /** The prefix that says which attachment an error belongs to. */
@@ -69,8 +73,8 @@ export async function deleteAll(
   targets: readonly DelTarget[],
   onDeleted?: (index: number) => Promise<void> | void,
 ): Promise<CniError[]> {
-  const errors: CniError[] = [];
-  for (const t of [...targets].reverse()) {
+  const errors: { index: number; err: CniError }[] = [];
+  const delOne = async (t: DelTarget) => {
     const a = t.attachment;
     const fields = { containerId: plan.containerId, network: a.network, ifname: a.ifname };
     try {
@@ -80,10 +84,16 @@ export async function deleteAll(
     } catch (e) {
       const err = (e as CniError).withPrefix(where("DEL", a));
       ctx.log.error(err.message, { ...fields, code: err.code });
-      errors.push(err);
+      errors.push({ index: a.index, err });
     }
-  }
-  return errors;
+  };
+  // Reverse of ADD: the secondary networks first (concurrently in parallel mode), the default
+  // network last.
+  const reversed = [...targets].reverse();
+  const secondaries = reversed.filter((t) => !t.attachment.isDefault);
+  await runBounded(secondaries, ctx.parallel ? ctx.maxParallel : 1, delOne);
+  for (const t of reversed.filter((t) => t.attachment.isDefault)) await delOne(t);
+  return errors.sort((x, y) => y.index - x.index).map((x) => x.err);
 }
 
 /** Joins errors into one text for `details`. */
@@ -92,17 +102,48 @@ export function describeAll(errors: readonly CniError[]): string {
 }
 
 /**
- * Runs an ADD plan. `save` is called after every state change so the cache always tells what
- * may exist. On failure every attachment that was started is deleted again, in reverse, including
- * the one that failed (plugins can leave half-made links behind).
+ * Runs `fn` over `items` with at most `limit` at a time, starting no new item once `more()` is
+ * false.
+ */
+async function runBounded<T>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<void>,
+  more: () => boolean = () => true,
+): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length && more()) await fn(items[next++] as T);
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+}
+
+/** Makes concurrent calls of `fn` run one after another, each seeing the state at its turn. */
+function serialized(fn: () => Promise<void>): () => Promise<void> {
+  let tail: Promise<void> = Promise.resolve();
+  return () => {
+    const next = tail.then(fn, fn);
+    tail = next.catch(() => {});
+    return next;
+  };
+}
+
+/**
+ * Runs an ADD plan: the default network first, then the others in order, or concurrently (at
+ * most `maxParallel` at a time) when `parallel` is set. `save` is called after every state change
+ * so the cache always tells what may exist. On failure no further attachment is started, the
+ * running ones finish, and every attachment that was started is deleted again, in reverse,
+ * including the one that failed (plugins can leave half-made links behind).
  *
  * @param ctx execution settings
  * @param plan the plan
  * @param rec the cache record, already saved with every attachment planned
  * @param save persists `rec`
+ * @param discard removes the cache record
  * @returns the results, by attachment index
- * @throws {CniError} the failing delegate's error, code kept, prefixed with its network; rollback
- *   problems in details. When rollback succeeded, the cache record has been removed by `discard`.
+ * @throws {CniError} the error of the failed attachment with the lowest index, code kept,
+ *   prefixed with its network; rollback problems in details. When rollback succeeded, the cache
+ *   record has been removed by `discard`.
  */
 export async function executeAdd(
   ctx: ExecContext,
@@ -111,19 +152,23 @@ export async function executeAdd(
   save: () => Promise<void>,
   discard: () => Promise<void>,
 ): Promise<RawResult[]> {
+  const persist = serialized(save);
   const results: RawResult[] = [];
-  for (const a of plan.attachments) {
+  const started = new Set<number>();
+  let failure: { index: number; err: CniError } | undefined;
+  const addOne = async (a: Attachment) => {
     const fields = { containerId: plan.containerId, network: a.network, ifname: a.ifname };
     const cached = rec.attachments[a.index];
+    started.add(a.index);
     try {
       const r = await runDelegate(ctx.deps.exec, call(ctx, "ADD", plan, a));
       if (!r) throw new CniError(ErrorCode.DelegateBadOutput, "delegate produced no result");
-      results.push(r);
+      results[a.index] = r;
       if (cached) {
         cached.state = "added";
         cached.result = r;
       }
-      await save();
+      await persist();
       ctx.log.verbose("delegate ADD done", fields);
     } catch (e) {
       const err = (e as CniError).withPrefix(where("ADD", a));
@@ -132,9 +177,19 @@ export async function executeAdd(
         cached.state = "failed";
         cached.error = { code: err.code, msg: err.msg };
       }
-      await save().catch(() => {});
-      throw await rollback(ctx, plan, rec, a.index, err, save, discard);
+      if (!failure || a.index < failure.index) failure = { index: a.index, err };
+      await persist().catch(() => {});
     }
+  };
+  const [first, ...rest] = plan.attachments;
+  if (first) await addOne(first);
+  await runBounded(rest, ctx.parallel ? ctx.maxParallel : 1, addOne, () => !failure);
+  if (failure) {
+    const targets = plan.attachments.filter((a) => started.has(a.index)).map((attachment) => ({
+      attachment,
+      result: rec.attachments[attachment.index]?.result,
+    }));
+    throw await rollback(ctx, plan, rec, targets, failure.err, persist, discard);
   }
   return results;
 }
@@ -143,15 +198,11 @@ async function rollback(
   ctx: ExecContext,
   plan: Plan,
   rec: CacheRecord,
-  failed: number,
+  targets: DelTarget[],
   err: CniError,
   save: () => Promise<void>,
   discard: () => Promise<void>,
 ): Promise<CniError> {
-  const targets = plan.attachments.slice(0, failed + 1).map((attachment) => ({
-    attachment,
-    result: rec.attachments[attachment.index]?.result,
-  }));
   const problems = await deleteAll(ctx, plan, targets, async (index) => {
     const c = rec.attachments[index];
     if (c) c.state = "deleted";

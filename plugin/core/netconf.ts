@@ -54,6 +54,7 @@ const NetConfSchema = v.looseObject({
   delegateTimeout: v.optional(PositiveSeconds),
   allowSubnetOverlap: v.optional(v.boolean()),
   parallel: v.optional(v.boolean()),
+  maxParallel: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(64))),
 });
 
 /** The meta-plugin's config with defaults applied. */
@@ -84,6 +85,8 @@ export interface NetConf {
   delegateTimeout: number;
   allowSubnetOverlap: boolean;
   parallel: boolean;
+  /** In parallel mode, at most this many delegates run at once. */
+  maxParallel: number;
 }
 
 /** Defaults of the keys whose default is not empty (Multus's values). */
@@ -93,6 +96,7 @@ export const DEFAULTS = {
   binDir: "/opt/cni/bin",
   delegateTimeout: 60,
   readinessTimeout: 45,
+  maxParallel: 4,
 } as const;
 
 function describeIssue(issue: v.BaseIssue<unknown>): string {
@@ -179,5 +183,6 @@ function withDefaults(c: v.InferOutput<typeof NetConfSchema>, version: CniVersio
     delegateTimeout: c.delegateTimeout ?? DEFAULTS.delegateTimeout,
     allowSubnetOverlap: c.allowSubnetOverlap ?? false,
     parallel: c.parallel ?? false,
+    maxParallel: c.maxParallel ?? DEFAULTS.maxParallel,
   };
 }
