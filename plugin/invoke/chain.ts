@@ -10,6 +10,7 @@
 import { CniError, ErrorCode } from "../protocol/errors.ts";
 import { type CniVersion, compareVersions, isSupportedVersion } from "../protocol/version.ts";
 import { convertResult, parseResult } from "../protocol/result.ts";
+import { pluginTypeProblem } from "../protocol/names.ts";
 import { type DelegateConfig, type PluginConf, pluginsOf } from "../core/delegate.ts";
 import type { Exec, ExecResult } from "./exec.ts";
 
@@ -55,7 +56,8 @@ export const MAX_DELEGATE_STDOUT = 8 * 1024 * 1024;
  * @param d the delegate
  * @param dirs search directories
  * @returns type → path
- * @throws {CniError} code 7 naming the first plugin type that is not found
+ * @throws {CniError} code 7 naming the first plugin type that is not a bare file name or is not
+ *   found
  */
 export async function resolvePlugins(
   exec: Exec,
@@ -65,6 +67,16 @@ export async function resolvePlugins(
   const found = new Map<string, string>();
   for (const p of pluginsOf(d)) {
     if (found.has(p.type)) continue;
+    // Checked here too, not only by the validator: `find` joins the type to each directory, so
+    // "../cni/bridge" would run a binary outside binDir and CNI_PATH.
+    const problem = pluginTypeProblem(p.type);
+    if (problem) {
+      throw new CniError(
+        ErrorCode.InvalidNetworkConfig,
+        `Invalid plugin type ${JSON.stringify(p.type)} in network "${d.name}"`,
+        problem,
+      );
+    }
     const path = await exec.find(p.type, dirs);
     if (!path) {
       throw new CniError(
