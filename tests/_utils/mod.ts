@@ -93,6 +93,28 @@ export function pluginCommand(): string[] {
   ];
 }
 
+function stdinOf(a: InvokeArgs): string {
+  return typeof a.conf === "string" ? a.conf : JSON.stringify(a.conf);
+}
+
+/** The environment multicni gets: a clean one with the CNI variables of `a`. */
+function pluginEnv(a: InvokeArgs): Record<string, string> {
+  const env: Record<string, string> = {
+    PATH: Deno.env.get("PATH") ?? "/usr/sbin:/usr/bin:/sbin:/bin",
+    HOME: Deno.env.get("HOME") ?? "/root",
+    CNI_COMMAND: a.command,
+    CNI_CONTAINERID: a.containerId ?? "",
+    CNI_NETNS: a.netns ?? "",
+    CNI_IFNAME: a.ifname ?? "eth0",
+    CNI_ARGS: a.cniArgs ?? "",
+    CNI_PATH: a.path ?? CNI_BIN,
+    ...a.env,
+  };
+  const denoDir = Deno.env.get("DENO_DIR");
+  if (denoDir) env.DENO_DIR = denoDir;
+  return env;
+}
+
 /**
  * A test "node": a namespace where multicni runs, pod namespaces, and a temp dir for the cache,
  * IPAM data and conf dir.
@@ -195,26 +217,50 @@ export class TestNode {
     return out.sort();
   }
 
+  /** The node namespace as a path, for `links()` and `addrs()`. */
+  get path(): string {
+    return `/var/run/netns/${this.ns}`;
+  }
+
+  /** Directory for fake plugin scripts (see `writePlugin`); not created until one is written. */
+  get binDir(): string {
+    return `${this.dir}/bin`;
+  }
+
+  /**
+   * Writes an executable shell script as plugin `type` into `binDir`, for delegates whose
+   * behaviour a test must control (sleeping, failing). Returns its path.
+   */
+  async writePlugin(type: string, script: string): Promise<string> {
+    await Deno.mkdir(this.binDir, { recursive: true });
+    const path = `${this.binDir}/${type}`;
+    await Deno.writeTextFile(path, script, { mode: 0o755 });
+    return path;
+  }
+
+  /** Writes a network config file into the conf dir (or `dir`) and returns its path. */
+  async writeConf(file: string, conf: unknown, dir = this.confDir): Promise<string> {
+    await Deno.mkdir(dir, { recursive: true });
+    const path = `${dir}/${file}`;
+    await Deno.writeTextFile(path, JSON.stringify(conf));
+    return path;
+  }
+
+  /** The parsed cache record of a container, or undefined when there is none (or it is torn). */
+  async readCache(containerId: string): Promise<Record<string, unknown> | undefined> {
+    try {
+      return JSON.parse(await Deno.readTextFile(`${this.cniDir}/${containerId}`));
+    } catch {
+      return undefined;
+    }
+  }
+
   /** Runs multicni (the real entry point) inside the node namespace. */
   async invoke(a: InvokeArgs): Promise<PluginRun> {
-    const env: Record<string, string> = {
-      PATH: Deno.env.get("PATH") ?? "/usr/sbin:/usr/bin:/sbin:/bin",
-      HOME: Deno.env.get("HOME") ?? "/root",
-      CNI_COMMAND: a.command,
-      CNI_CONTAINERID: a.containerId ?? "",
-      CNI_NETNS: a.netns ?? "",
-      CNI_IFNAME: a.ifname ?? "eth0",
-      CNI_ARGS: a.cniArgs ?? "",
-      CNI_PATH: a.path ?? CNI_BIN,
-      ...a.env,
-    };
-    const denoDir = Deno.env.get("DENO_DIR");
-    if (denoDir) env.DENO_DIR = denoDir;
-    const stdin = typeof a.conf === "string" ? a.conf : JSON.stringify(a.conf);
     const r = await sh(["ip", "netns", "exec", this.ns, ...pluginCommand()], {
       check: false,
-      stdin,
-      env,
+      stdin: stdinOf(a),
+      env: pluginEnv(a),
     });
     let json: Record<string, unknown> | undefined;
     try {
@@ -223,6 +269,26 @@ export class TestNode {
       json = undefined;
     }
     return { ...r, json };
+  }
+
+  /**
+   * Starts multicni inside the node namespace and returns without waiting, for tests that kill
+   * it mid-command. stdin is written and closed; stdout and stderr are discarded. `ip netns exec`
+   * execs in place, so the child's pid is multicni's.
+   */
+  async spawn(a: InvokeArgs): Promise<Deno.ChildProcess> {
+    const child = new Deno.Command("ip", {
+      args: ["netns", "exec", this.ns, ...pluginCommand()],
+      env: pluginEnv(a),
+      clearEnv: true,
+      stdin: "piped",
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    const w = child.stdin.getWriter();
+    await w.write(new TextEncoder().encode(stdinOf(a)));
+    await w.close();
+    return child;
   }
 
   /** Removes every namespace and the temp dir. */
