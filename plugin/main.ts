@@ -39,8 +39,11 @@ function writeAll(fd: typeof Deno.stdout | typeof Deno.stderr, text: string): vo
 
 async function plugin(): Promise<number> {
   const env = Deno.env.toObject();
-  // VERSION must answer whatever stdin holds (runtimes call it with junk) and read nothing else.
-  const stdin = env.CNI_COMMAND === "VERSION" ? new Uint8Array() : readStdin(MAX_STDIN_BYTES);
+  // VERSION answers in the version stdin asks for; a person typing the command at a terminal
+  // gets an answer without having to type a config.
+  const stdin = env.CNI_COMMAND === "VERSION" && Deno.stdin.isTerminal()
+    ? new Uint8Array()
+    : readStdin(MAX_STDIN_BYTES);
   const out = await runPlugin({ env, stdin }, async () => {
     const [{ handlers }, { denoExec }, { createLogger }] = await Promise.all([
       import("./core/commands.ts"),
