@@ -29,6 +29,8 @@ import {
   errorCount,
   Issue,
   issues,
+  Path,
+  pathText,
   relate,
   reportAt,
   resetIssues,
@@ -65,7 +67,7 @@ function checkOne(base: usize, len: i32, entry: i32): void {
   resetSummary();
   const tape = heap.alloc((<usize> len + 1) << 4);
   if (!parse(base, len, tape)) {
-    const issue = reportAt(syntaxCode, -1, "", Severity.Error);
+    const issue = reportAt(syntaxCode, -1, null, Severity.Error);
     issue.offset = syntaxOffset;
     return;
   }
@@ -125,8 +127,8 @@ function checkAcrossPlan(s: Summary[], allowOverlap: bool): void {
     for (let i = 0; i < j; i++) {
       const a = unchecked(s[i]);
       if (sameBytes(a.ifnamePtr, a.ifnameLen, b.ifnamePtr, b.ifnameLen)) {
-        const issue = reportAt(Code.DuplicateIfname, -1, "", Severity.Error);
-        relate(issue, i, "", -1, 0);
+        const issue = reportAt(Code.DuplicateIfname, -1, null, Severity.Error);
+        relate(issue, i, null, -1, 0);
         break;
       }
     }
@@ -216,7 +218,8 @@ export function issueRelatedLength(i: i32): i32 {
   return issueAt(i).relatedLength;
 }
 
-function writePath(s: string): i32 {
+function writePath(p: Path | null): i32 {
+  const s = pathText(p);
   // Paths hold the bytes of the source (keys are ASCII; quoted map keys copy source bytes).
   const n = min(s.length, OUT_SIZE);
   for (let k = 0; k < n; k++) store<u8>(out + <usize> k, <u8> s.charCodeAt(k));

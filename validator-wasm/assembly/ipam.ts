@@ -23,6 +23,7 @@ import { cmp128, familyBits, ipFamily, ipHi, ipLo, maskHi, maskLo, parseIp, pref
 import {
   currentPath,
   Issue,
+  Path,
   pathWith,
   pop,
   pushIndex,
@@ -54,10 +55,10 @@ class Range {
   startLo: u64 = 0;
   endHi: u64 = 0;
   endLo: u64 = 0;
-  path: string = "";
+  path: Path | null = null;
 }
 
-function relateNode(issue: Issue, path: string, node: i32): void {
+function relateNode(issue: Issue, path: Path | null, node: i32): void {
   relate(issue, issue.entry, path, nodeStart(node), nodeEnd(node) - nodeStart(node));
 }
 
@@ -198,7 +199,7 @@ function checkRangeSet(set: i32): Range[] {
   if (k == 0) report(Code.RangeSetEmpty, set);
   // host-local refuses a set mixing families, and overlapping ranges inside a set.
   let firstFamily = 0;
-  let firstPath = "";
+  let firstPath: Path | null = null;
   for (let j = 0; j < out.length; j++) {
     const r = unchecked(out[j]);
     if (!r.usable) continue;
@@ -222,7 +223,7 @@ function checkRangeSet(set: i32): Range[] {
   return out;
 }
 
-function reportPath(code: i32, path: string): Issue {
+function reportPath(code: i32, path: Path | null): Issue {
   return reportAt(code, -1, path, Severity.Error);
 }
 
@@ -236,7 +237,7 @@ export function checkHostLocal(ipam: i32, rangesFromRuntime: bool): void {
   optString(ipam, "resolvConf");
   checkRoutes(ipam);
   const sets: Range[][] = [];
-  const setPaths: string[] = [];
+  const setPaths: (Path | null)[] = [];
   const legacy = get(ipam, "subnet");
   let setsFromLegacy = 0;
   if (legacy >= 0 && nodeKind(legacy) != K_NULL) {

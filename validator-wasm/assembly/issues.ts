@@ -19,11 +19,11 @@ export class Issue {
   entry: i32 = 0;
   offset: i32 = -1;
   length: i32 = 0;
-  path: string = "";
+  path: Path | null = null;
   relatedEntry: i32 = -1;
   relatedOffset: i32 = -1;
   relatedLength: i32 = 0;
-  relatedPath: string = "";
+  relatedPath: Path | null = null;
 }
 
 export let issues: Issue[] = [];
@@ -32,60 +32,72 @@ export let warningCount: i32 = 0;
 /** Index of the plan entry (0 for a single config) being checked. */
 export let currentEntry: i32 = 0;
 
-let segKeys: string[] = [];
-let segIdx: i32[] = [];
+/**
+ * A JSON path as a persistent list, innermost segment first: taking a snapshot for an issue or a
+ * range is one pointer, and the text is only built when the host asks for it.
+ */
+export class Path {
+  constructor(
+    public parent: Path | null,
+    public key: string,
+    public idx: i32,
+  ) {}
+}
+
+let cur: Path | null = null;
 
 export function resetIssues(): void {
   issues = [];
   errorCount = 0;
   warningCount = 0;
   currentEntry = 0;
-  segKeys = [];
-  segIdx = [];
+  cur = null;
 }
 
 export function setEntry(entry: i32): void {
   currentEntry = entry;
-  segKeys.length = 0;
-  segIdx.length = 0;
+  cur = null;
 }
 
 export function pushKey(key: string): void {
-  segKeys.push(key);
-  segIdx.push(-1);
+  cur = new Path(cur, key, -1);
 }
 
 export function pushIndex(i: i32): void {
-  segKeys.push("");
-  segIdx.push(i);
+  cur = new Path(cur, "", i);
 }
 
 export function pop(): void {
-  segKeys.pop();
-  segIdx.pop();
+  cur = changetype<Path>(cur).parent;
 }
 
-/** The current path as text. */
-export function currentPath(): string {
-  let s = "";
-  const n = segKeys.length;
-  for (let k = 0; k < n; k++) {
-    const idx = unchecked(segIdx[k]);
-    if (idx < 0) {
-      const key = unchecked(segKeys[k]);
-      // A segment starting with "[" is a quoted map key and needs no dot.
-      s += k == 0 || key.charCodeAt(0) == 0x5b ? key : "." + key;
-    } else {
-      s += "[" + idx.toString() + "]";
-    }
-  }
-  return s;
+/** The current path. */
+export function currentPath(): Path | null {
+  return cur;
 }
 
 /** The current path with `key` appended. */
-export function pathWith(key: string): string {
-  const p = currentPath();
-  return p.length == 0 ? key : p + "." + key;
+export function pathWith(key: string): Path | null {
+  return new Path(cur, key, -1);
+}
+
+/** The text of a path, e.g. `plugins[0].ipam.ranges[0][1]`. */
+export function pathText(p: Path | null): string {
+  const segs: Path[] = [];
+  let q = p;
+  while (q != null) {
+    segs.push(q);
+    q = q.parent;
+  }
+  let s = "";
+  for (let k = segs.length - 1; k >= 0; k--) {
+    const seg = unchecked(segs[k]);
+    if (seg.idx >= 0) s += "[" + seg.idx.toString() + "]";
+    // A segment starting with "[" is a quoted map key and needs no dot.
+    else if (s.length == 0 || seg.key.charCodeAt(0) == 0x5b) s += seg.key;
+    else s += "." + seg.key;
+  }
+  return s;
 }
 
 /** Number of issues of any severity recorded so far. */
@@ -104,7 +116,7 @@ export function reportKey(code: i32, key: string, node: i32): Issue {
 }
 
 /** Records an issue with an explicit path and severity. */
-export function reportAt(code: i32, node: i32, path: string, severity: i32): Issue {
+export function reportAt(code: i32, node: i32, path: Path | null, severity: i32): Issue {
   const issue = new Issue();
   issue.code = code;
   issue.severity = severity;
@@ -121,7 +133,13 @@ export function reportAt(code: i32, node: i32, path: string, severity: i32): Iss
 }
 
 /** Adds the related value (another field or another entry's field) to an issue. */
-export function relate(issue: Issue, entry: i32, path: string, offset: i32, length: i32): void {
+export function relate(
+  issue: Issue,
+  entry: i32,
+  path: Path | null,
+  offset: i32,
+  length: i32,
+): void {
   issue.relatedEntry = entry;
   issue.relatedPath = path;
   issue.relatedOffset = offset;

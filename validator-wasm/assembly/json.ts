@@ -116,6 +116,11 @@ function scanString(i: i32, len: i32): i32 {
     }
     i++;
   }
+  // Content length (capped) and first byte in the flags word let key lookups reject a
+  // non-matching key with one load (see strEquals).
+  const contentLen = i - start - 1;
+  const first: u32 = contentLen > 0 ? <u32> load<u8>(src + <usize> (start + 1)) : 0;
+  flags |= (<u32> min(contentLen, 0x7fff) << 17) | (first << 9);
   push(flags, start, i + 1);
   return i + 1;
 }
@@ -325,10 +330,13 @@ export function nextChar(): i32 {
 /** Tells whether string node `n` equals the ASCII text `s`. */
 export function strEquals(n: i32, s: string): bool {
   const len = s.length;
-  if ((nodeFlags(n) & F_ESC) == 0) {
+  const w = nodeFlags(n);
+  if ((w & F_ESC) == 0) {
+    if ((w >>> 17) != <u32> len) return false;
+    if (len == 0) return true;
+    if (((w >>> 9) & 0xff) != <u32> s.charCodeAt(0)) return false;
     const start = nodeStart(n) + 1;
-    if (nodeEnd(n) - 1 - start != len) return false;
-    for (let k = 0; k < len; k++) {
+    for (let k = 1; k < len; k++) {
       if (<u32> load<u8>(src + <usize> (start + k)) != <u32> s.charCodeAt(k)) return false;
     }
     return true;

@@ -5,18 +5,20 @@
  * @module
  */
 
+import { Path } from "./issues";
+
 export class SubnetRef {
   family: i32 = 0;
   hi: u64 = 0;
   lo: u64 = 0;
   prefix: i32 = 0;
-  path: string = "";
+  path: Path | null = null;
   offset: i32 = 0;
   length: i32 = 0;
 }
 
 export class DefaultRoute {
-  path: string = "";
+  path: Path | null = null;
   offset: i32 = -1;
   length: i32 = 0;
 }
@@ -37,7 +39,12 @@ export function resetSummary(): void {
   current = new Summary();
 }
 
-export function addDefaultRoute(family: i32, path: string, offset: i32, length: i32): void {
+export function addDefaultRoute(
+  family: i32,
+  path: Path | null,
+  offset: i32,
+  length: i32,
+): void {
   if (family == 4 ? current.v4 != null : current.v6 != null) return;
   const d = new DefaultRoute();
   d.path = path;
