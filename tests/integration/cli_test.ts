@@ -241,3 +241,68 @@ Deno.test("inspect shows a real ADD's attachments and nothing after DEL", async 
     await node.close();
   }
 });
+
+Deno.test("the DaemonSet's install --watch runs as written and removes its config on SIGTERM", async () => {
+  const docs = (await Deno.readTextFile(`${REPO}/deploy/multicni.yaml`)).split(/^---$/m)
+    .map((d) => loadYaml(d) as Record<string, unknown>);
+  const role = docs.find((d) => d.kind === "ClusterRole") as {
+    rules: { apiGroups: string[]; resources: string[]; verbs: string[] }[];
+  };
+  // Least privilege: exactly what the plugin does with the API.
+  assertEquals(
+    role.rules.map((r) =>
+      `${r.apiGroups.join(",")}/${r.resources.join(",")}: ${r.verbs.join(",")}`
+    ),
+    [
+      "/pods: get",
+      "/pods/status: update",
+      "k8s.cni.cncf.io/network-attachment-definitions: get",
+      "/events: create",
+    ],
+  );
+  const ds = docs.find((d) => d.kind === "DaemonSet") as {
+    spec: { template: { spec: { containers: { args: string[] }[] } } };
+  };
+  const args = ds.spec.template.spec.containers[0]!.args;
+  assertEquals(args.slice(0, 2), ["install", "--watch"]);
+
+  const root = await Deno.makeTempDir({ prefix: "multicni-ds-" });
+  try {
+    await Deno.mkdir(`${root}/etc/cni/net.d`, { recursive: true });
+    await Deno.writeTextFile(
+      `${root}/etc/cni/net.d/10-cbr0.conflist`,
+      JSON.stringify({ cniVersion: "1.0.0", name: "cbr0", plugins: [{ type: "bridge" }] }),
+    );
+    await Deno.writeTextFile(`${root}/build`, "#!/bin/sh\n", { mode: 0o755 });
+    const child = new Deno.Command(pluginCommand()[0]!, {
+      args: [
+        ...pluginCommand().slice(1),
+        ...args.map((a) => a.startsWith("--host-root=") ? `--host-root=${root}` : a),
+        "--source",
+        `${root}/build`,
+        "--interval",
+        "0.1",
+      ],
+      env: { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin", HOME: Deno.env.get("HOME") ?? "/" },
+      clearEnv: true,
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const conf = `${root}/etc/cni/net.d/00-multicni.conflist`;
+    const exists = () => Deno.stat(conf).then(() => true, () => false);
+    const deadline = Date.now() + 10_000;
+    while (!(await exists()) && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert(await exists(), "the config was written");
+    assert(await Deno.stat(`${root}/opt/cni/bin/multicni`).then(() => true), "binary installed");
+    child.kill("SIGTERM");
+    const out = await child.output();
+    const stdout = new TextDecoder().decode(out.stdout);
+    assertEquals(out.code, 0, new TextDecoder().decode(out.stderr));
+    assert(stdout.includes(`removed /etc/cni/net.d/00-multicni.conflist`), stdout);
+    assert(!(await exists()), "--cleanup-on-exit removed the config on SIGTERM");
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
