@@ -5,7 +5,10 @@
  *   deno run -A build.ts dev       wasm, then dist/multicni: a launcher running plugin/main.ts
  *                                  with `deno run` (for machines without a denort)
  *   deno run -A build.ts compile   wasm, then `deno compile` for x86_64 and aarch64 Linux into
- *                                  dist/, using DENORT_BIN or Deno's own denort cache
+ *                                  dist/multicni-<target>, the commit stamped in; each target's
+ *                                  denort from DENORT_BIN_X86_64 / DENORT_BIN_AARCH64, DENORT_BIN
+ *                                  (this machine's target only) or Deno's own cache
+ *                                  (--host-only: this machine's target alone)
  *
  * @module
  */
@@ -91,60 +94,141 @@ async function dev(): Promise<void> {
   console.log(`wrote ${DIST}/multicni (dev launcher)`);
 }
 
-const TARGETS = ["x86_64-unknown-linux-gnu", "aarch64-unknown-linux-gnu"] as const;
+/** The targets `compile` builds. */
+export const TARGETS = ["x86_64-unknown-linux-gnu", "aarch64-unknown-linux-gnu"] as const;
 
-async function findDenort(target: string): Promise<string | undefined> {
-  const env = Deno.env.get("DENORT_BIN");
-  if (env) return env;
-  const version = Deno.version.deno;
-  const candidates = [
-    `${denoDir()}/dl/release/v${version}/denort-${target}.zip`,
-  ];
-  for (const c of candidates) {
-    try {
-      await Deno.stat(c);
-      return c;
-    } catch {
-      // Not cached.
-    }
+/** The target of the machine running the build. */
+export function hostTarget(): string {
+  return `${Deno.build.arch}-unknown-linux-gnu`;
+}
+
+/** Where a denort may come from, in the order tried. */
+export interface DenortSource {
+  /** What the user set or where Deno caches it, for messages. */
+  from: string;
+  path: string;
+}
+
+/**
+ * The denort candidates for one target. `DENORT_BIN_X86_64` / `DENORT_BIN_AARCH64` name the
+ * denort of that architecture; plain `DENORT_BIN` (the variable Deno itself reads) is taken for
+ * the host's target only, since giving it to a cross build would embed the wrong architecture;
+ * then Deno's own download cache.
+ *
+ * @param target the target triple
+ * @param env the environment
+ * @param dir Deno's cache dir
+ * @param version the Deno version (denort must match it)
+ * @returns the candidates, best first
+ */
+export function denortCandidates(
+  target: string,
+  env: Readonly<Record<string, string | undefined>>,
+  dir: string,
+  version: string,
+): DenortSource[] {
+  const out: DenortSource[] = [];
+  const arch = target.split("-")[0]!.toUpperCase();
+  const perArch = env[`DENORT_BIN_${arch}`];
+  if (perArch) out.push({ from: `DENORT_BIN_${arch}`, path: perArch });
+  if (env.DENORT_BIN && target === hostTarget()) {
+    out.push({ from: "DENORT_BIN", path: env.DENORT_BIN });
+  }
+  out.push({ from: "Deno's cache", path: `${dir}/dl/release/v${version}/denort-${target}.zip` });
+  return out;
+}
+
+/**
+ * Finds the denort for a target.
+ *
+ * @param target the target triple
+ * @returns its path, or undefined when there is none
+ * @throws {Error} when a variable names a file that does not exist (a typo should not fall back
+ * silently to another denort)
+ */
+export async function findDenort(target: string): Promise<string | undefined> {
+  for (const c of denortCandidates(target, Deno.env.toObject(), denoDir(), Deno.version.deno)) {
+    const found = await Deno.stat(c.path).then((i) => i.isFile, () => false);
+    if (found) return c.path;
+    if (c.from !== "Deno's cache") throw new Error(`${c.from}="${c.path}" does not exist`);
   }
   return undefined;
 }
 
-async function gitCommit(): Promise<string> {
+async function git(args: string[]): Promise<string | undefined> {
   try {
-    const out = await new Deno.Command("git", {
-      args: ["-C", ROOT, "rev-parse", "--short", "HEAD"],
-      stderr: "null",
-    }).output();
-    return out.success ? new TextDecoder().decode(out.stdout).trim() : "unknown";
+    const out = await new Deno.Command("git", { args: ["-C", ROOT, ...args], stderr: "null" })
+      .output();
+    return out.success ? new TextDecoder().decode(out.stdout).trim() : undefined;
   } catch {
-    return "unknown";
+    return undefined;
+  }
+}
+
+/** The commit to stamp: short hash, `-dirty` when the tree has uncommitted changes. */
+async function gitCommit(): Promise<string> {
+  const hash = await git(["rev-parse", "--short", "HEAD"]);
+  if (!hash) return "unknown";
+  const status = await git(["status", "--porcelain", "--untracked-files=no"]);
+  return status ? `${hash}-dirty` : hash;
+}
+
+/**
+ * Runs `f` with the commit stamped into plugin/build_info.ts (what `multicni version` reports),
+ * restoring the file afterwards, also when the build fails or is interrupted.
+ */
+async function withStampedCommit(f: () => Promise<void>): Promise<void> {
+  const infoPath = `${ROOT}/plugin/build_info.ts`;
+  const original = await Deno.readTextFile(infoPath);
+  const commit = await gitCommit();
+  const stamped = original.replace(/commit: "[^"]*"/, `commit: ${JSON.stringify(commit)}`);
+  const restore = () => Deno.writeTextFileSync(infoPath, original);
+  const onSignal = () => {
+    restore();
+    Deno.exit(130);
+  };
+  Deno.addSignalListener("SIGINT", onSignal);
+  Deno.addSignalListener("SIGTERM", onSignal);
+  try {
+    await Deno.writeTextFile(infoPath, stamped);
+    await f();
+  } finally {
+    restore();
+    Deno.removeSignalListener("SIGINT", onSignal);
+    Deno.removeSignalListener("SIGTERM", onSignal);
   }
 }
 
 async function compile(): Promise<void> {
-  await wasm();
-  const host = `${Deno.build.arch}-unknown-linux-gnu`;
-  const wanted = Deno.args.includes("--host-only") ? [host] : [...TARGETS];
-  const missing: string[] = [];
-  const infoPath = `${ROOT}/plugin/build_info.ts`;
-  const original = await Deno.readTextFile(infoPath);
-  const commit = await gitCommit();
-  await Deno.mkdir(DIST, { recursive: true });
+  const wanted = Deno.args.includes("--host-only") ? [hostTarget()] : [...TARGETS];
+  // Look for every denort first: without one, fail before touching anything.
+  const denorts = new Map<string, string>();
   try {
-    await Deno.writeTextFile(infoPath, original.replace('commit: "dev"', `commit: "${commit}"`));
-    for (const target of wanted) {
-      const denort = await findDenort(target);
-      if (!denort) {
-        missing.push(target);
-        continue;
-      }
+    for (const t of wanted) {
+      const d = await findDenort(t);
+      if (d) denorts.set(t, d);
+    }
+  } catch (e) {
+    console.error(`build: ${(e as Error).message}`);
+    Deno.exit(1);
+  }
+  const missing = wanted.filter((t) => !denorts.has(t));
+  if (denorts.size === 0) {
+    console.error(missingLine(missing));
+    Deno.exit(1);
+  }
+  await wasm();
+  await Deno.mkdir(DIST, { recursive: true });
+  await withStampedCommit(async () => {
+    for (const [target, denort] of denorts) {
       const out = `${DIST}/multicni-${target}`;
       const r = await new Deno.Command(Deno.execPath(), {
         args: [
           "compile",
           ...RUN_FLAGS,
+          "--quiet",
+          "--config",
+          `${ROOT}/deno.json`,
           "--target",
           target,
           "--output",
@@ -156,16 +240,19 @@ async function compile(): Promise<void> {
       if (!r.success) throw new Error(`deno compile for ${target} failed`);
       console.log(`wrote ${out}`);
     }
-  } finally {
-    await Deno.writeTextFile(infoPath, original);
-  }
+  });
   if (missing.length > 0) {
-    console.error(
-      `build: no denort runtime for ${missing.join(", ")}: set DENORT_BIN to a denort ` +
-        `${Deno.version.deno} binary or zip for that target (Deno cannot download it here)`,
-    );
+    console.error(missingLine(missing));
     Deno.exit(1);
   }
+}
+
+function missingLine(targets: string[]): string {
+  const vars = targets.map((t) => `DENORT_BIN_${t.split("-")[0]!.toUpperCase()}`);
+  return `build: no denort ${Deno.version.deno} for ${targets.join(", ")}: set ${
+    vars.join(" / ")
+  } (or DENORT_BIN for this machine's target) to a denort binary or zip of Deno ` +
+    `${Deno.version.deno} (deno task build:dev writes a launcher instead)`;
 }
 
 if (import.meta.main) {
