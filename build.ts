@@ -44,9 +44,11 @@ function denoDir(): string {
  * Bundles the plugin into dist/bundle/ (one file per lazily loaded part, npm packages inlined):
  * `deno run` of the sources resolves ~30 modules and valibot through the npm cache on every
  * call, which costs ~15 ms per invocation (measured); the bundle loads in ~2 ms.
+ *
+ * @param outdir where to write it (emptied first); tests bundle into their own temp dir
+ * @returns the entry file
  */
-async function bundle(): Promise<string> {
-  const outdir = `${DIST}/bundle`;
+export async function bundle(outdir = `${DIST}/bundle`): Promise<string> {
   await Deno.remove(outdir, { recursive: true }).catch(() => {});
   const r = await new Deno.Command(Deno.execPath(), {
     args: [
@@ -66,21 +68,36 @@ async function bundle(): Promise<string> {
   return `${outdir}/main.js`;
 }
 
+/**
+ * A launcher script: runs `deno run` with the plugin's permissions on `target` (Deno flags and
+ * the entry module). Absolute paths and DENO_DIR are fixed when it is written: runtimes call
+ * plugins with a stripped environment (podman's cleanup passes only PATH, HOME and CNI_*) and
+ * any working directory.
+ *
+ * @param target the flags and entry module after the permissions
+ * @param what the comment line saying what it runs
+ * @returns the script
+ */
+export function launcherScript(target: string[], what: string): string {
+  const q = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
+  return [
+    "#!/bin/sh",
+    `# multicni launcher: ${what}.`,
+    `DENO_DIR=${q(denoDir())} DENO_NO_UPDATE_CHECK=1 exec ${q(Deno.execPath())} run ${
+      RUN_FLAGS.join(" ")
+    } --quiet ${target.map(q).join(" ")} "$@"`,
+    "",
+  ].join("\n");
+}
+
 async function dev(): Promise<void> {
   await wasm();
   await Deno.mkdir(DIST, { recursive: true });
   const entry = await bundle();
-  // Absolute paths and DENO_DIR are fixed at build time: runtimes call plugins with a stripped
-  // environment (podman's cleanup passes only PATH, HOME and CNI_*) and any working directory.
-  const q = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
-  const script = [
-    "#!/bin/sh",
-    "# multicni dev launcher, written by `deno task build:dev`: runs the bundled sources with deno run.",
-    `DENO_DIR=${q(denoDir())} DENO_NO_UPDATE_CHECK=1 exec ${q(Deno.execPath())} run ${
-      RUN_FLAGS.join(" ")
-    } --quiet --no-config ${q(entry)} "$@"`,
-    "",
-  ].join("\n");
+  const script = launcherScript(
+    ["--no-config", entry],
+    "written by `deno task build:dev`, runs the bundled sources with deno run",
+  );
   const tmp = `${DIST}/.multicni.tmp`;
   await Deno.writeTextFile(tmp, script, { mode: 0o755 });
   await Deno.chmod(tmp, 0o755);

@@ -10,7 +10,8 @@
  * `finally`. Needs root, podman, runc and busybox-static (`.ci/setup` installs them).
  */
 
-import { assert, assertEquals, CNI_BIN, REPO, sh, uniq } from "../_utils/mod.ts";
+import { bundle, launcherScript } from "../../build.ts";
+import { assert, assertEquals, CNI_BIN, sh, uniq } from "../_utils/mod.ts";
 
 async function has(cmd: string): Promise<boolean> {
   return (await sh(["sh", "-c", `command -v ${cmd}`], { check: false })).code === 0;
@@ -53,9 +54,15 @@ class Podman {
       await Deno.symlink("busybox", `${d}/rootfs/bin/${tool}`);
     }
     for (const sub of ["bin", "net", "tmp", "cache", "ipam"]) await Deno.mkdir(`${d}/${sub}`);
-    // The launcher: absolute paths and DENO_DIR baked in, so the cleanup process's stripped
-    // environment (PATH, HOME, CNI_* only) does not matter.
-    await Deno.symlink(`${REPO}/dist/multicni`, `${d}/bin/multicni`);
+    // What `deno task build:dev` writes to dist/ (a bundle and a launcher with absolute paths
+    // and DENO_DIR baked in, so the cleanup process's stripped environment does not matter),
+    // built into this test's dir so that no other test's dist/ changes under it.
+    const entry = await bundle(`${d}/bundle`);
+    await Deno.writeTextFile(
+      `${d}/bin/multicni`,
+      launcherScript(["--no-config", entry], "the podman test's build"),
+      { mode: 0o755 },
+    );
     await Deno.writeTextFile(
       this.conf,
       [
@@ -159,8 +166,6 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
-    // The launcher must match this checkout.
-    await sh([Deno.execPath(), "run", "-A", `${REPO}/build.ts`, "dev"]);
     const dir = await Deno.makeTempDir({ prefix: "multicni-podman-" });
     const pm = new Podman(dir);
     const tag = uniq("");
