@@ -151,10 +151,10 @@ Deno.test("readCmdArgs() for VERSION reads nothing, so junk values never fail it
 });
 
 Deno.test("readCmdArgs() validates the container id", () => {
-  for (const id of ["abc", "0", "a.b-c_d", "x".repeat(1024)]) {
+  for (const id of ["abc", "0", "a.b-c_d", "x".repeat(200)]) {
     assertEquals(readCmdArgs("ADD", { ...GOOD, CNI_CONTAINERID: id }).containerId, id);
   }
-  for (const id of ["-a", ".a", "a b", "a/b", "../etc", "é", "x".repeat(1025)]) {
+  for (const id of ["-a", ".a", "a b", "a/b", "../etc", "é", "x".repeat(201)]) {
     expectEnvError(() => readCmdArgs("ADD", { ...GOOD, CNI_CONTAINERID: id }), id);
   }
 });

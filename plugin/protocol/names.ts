@@ -11,6 +11,13 @@ const ID_PATTERN = /^[a-zA-Z0-9][a-zA-Z0-9_.\-]*$/;
 export const MAX_IFNAME_BYTES = 15;
 
 /**
+ * The longest container id accepted. The cache names files after the id (`<id>`, `.lock.<id>`,
+ * `.tmp.<id>.<8 hex>`) and a file name has at most 255 bytes; a longer id used to fail ADD and
+ * even DEL with code 5 ("File name too long") instead of being refused as invalid.
+ */
+export const MAX_CONTAINER_ID_LENGTH = 200;
+
+/**
  * Explains why `id` is not a valid container id, or returns undefined when it is.
  *
  * @param id the container id
@@ -18,7 +25,9 @@ export const MAX_IFNAME_BYTES = 15;
  */
 export function containerIdProblem(id: string): string | undefined {
   if (id === "") return "it is empty";
-  if (id.length > 1024) return "it is longer than 1024 characters";
+  if (id.length > MAX_CONTAINER_ID_LENGTH) {
+    return `it is longer than ${MAX_CONTAINER_ID_LENGTH} characters`;
+  }
   if (!ID_PATTERN.test(id)) return "it must match ^[a-zA-Z0-9][a-zA-Z0-9_.\\-]*$";
   return undefined;
 }

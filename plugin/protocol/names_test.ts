@@ -26,7 +26,7 @@ function table(
 Deno.test("containerIdProblem() accepts the spec's id pattern and rejects everything else", () => {
   table(
     containerIdProblem,
-    ["a", "0", "abc123", "a-b_c.d", "A.B-C_D", "9f86d081884c7d65", "x".repeat(1024)],
+    ["a", "0", "abc123", "a-b_c.d", "A.B-C_D", "9f86d081884c7d65", "x".repeat(200)],
     [
       "",
       "-abc",
@@ -39,7 +39,7 @@ Deno.test("containerIdProblem() accepts the spec's id pattern and rejects everyt
       "é",
       "abc\n",
       "a\0b",
-      "x".repeat(1025),
+      "x".repeat(201),
     ],
   );
 });
