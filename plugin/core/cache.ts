@@ -25,6 +25,7 @@ export interface CachedAttachment {
   config: string;
   runtimeConfig: Record<string, unknown>;
   cniArgs: string;
+  defaultRoute?: string[];
   state: AttachmentState;
   result?: RawResult;
   error?: { code: number; msg: string };
@@ -74,6 +75,7 @@ export function recordOf(plan: Plan, metaNetwork: string, now: Date): CacheRecor
       config: delegateText(a.delegate),
       runtimeConfig: a.runtimeConfig,
       cniArgs: a.cniArgs,
+      ...(a.defaultRoute ? { defaultRoute: a.defaultRoute } : {}),
       state: "planned",
     })),
   };
@@ -96,6 +98,7 @@ export function attachmentOf(c: CachedAttachment, version: CniVersion): Attachme
     delegate: parseDelegate(JSON.parse(c.config), version, `cached network "${c.network}"`),
     runtimeConfig: c.runtimeConfig,
     cniArgs: c.cniArgs,
+    ...(c.defaultRoute ? { defaultRoute: c.defaultRoute } : {}),
   };
 }
 

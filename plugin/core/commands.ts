@@ -34,6 +34,7 @@ import {
   where,
 } from "./execute.ts";
 import { validatePlanOrThrow } from "./preflight.ts";
+import { applyDefaultRoutes } from "./default_route.ts";
 import { reportAdded, selectNetworks } from "./sources.ts";
 import { waitForReadiness } from "./readiness.ts";
 
@@ -110,6 +111,7 @@ async function add(deps: CoreDeps, req: Request): Promise<Record<string, unknown
       rec,
       () => saveRecord(conf.cniDir, rec),
       () => removeRecord(conf.cniDir, plan.containerId),
+      () => applyDefaultRoutes(plan),
     );
     const master = results[0];
     if (!master) throw new CniError(ErrorCode.Internal, "ADD produced no result");

@@ -1,5 +1,5 @@
 /**
- * `default-route` of a selection element: the pod's default route of that family goes through
+ * `default-route` of a Kubernetes selection element: the pod's default route of that family goes through
  * the requested gateway on that attachment's interface, and every other default route of the
  * family is removed (as Multus does). Done with `ip` inside the pod's namespace via `nsenter`,
  * after every delegate has run.
@@ -8,7 +8,7 @@
  */
 
 import { CniError, ErrorCode } from "../protocol/errors.ts";
-import type { Plan } from "../core/plan.ts";
+import type { Plan } from "./plan.ts";
 
 /** Runs a command; resolves to its exit code and stderr. */
 export type RunCommand = (cmd: string[]) => Promise<{ code: number; stderr: string }>;
@@ -21,22 +21,16 @@ export const denoRun: RunCommand = async (cmd) => {
 };
 
 /**
- * The commands that move the default routes.
+ * The commands that move the default routes the plan's attachments ask for (`defaultRoute`).
  *
- * @param plan the plan (for the netns and interface names)
- * @param gateways gateways by attachment index
- * @returns the commands in order
+ * @param plan the plan
+ * @returns the commands in order; none when no attachment asks
  */
-export function defaultRouteCommands(
-  plan: Plan,
-  gateways: ReadonlyMap<number, readonly string[]>,
-): string[][] {
+export function defaultRouteCommands(plan: Plan): string[][] {
   const out: string[][] = [];
   const ns = (cmd: string[]) => ["nsenter", `--net=${plan.netns}`, "--", "ip", ...cmd];
-  for (const [index, gws] of gateways) {
-    const a = plan.attachments[index];
-    if (!a) continue;
-    for (const gw of gws) {
+  for (const a of plan.attachments) {
+    for (const gw of a.defaultRoute ?? []) {
       const fam = gw.includes(":") ? "-6" : "-4";
       out.push(ns([fam, "route", "flush", "exact", fam === "-6" ? "::/0" : "0.0.0.0/0"]));
       out.push(ns([fam, "route", "add", "default", "via", gw, "dev", a.ifname]));
@@ -46,19 +40,14 @@ export function defaultRouteCommands(
 }
 
 /**
- * Moves the default routes as the pod asked.
+ * Moves the default routes as the plan's attachments ask.
  *
  * @param plan the executed plan
- * @param gateways gateways by attachment index
  * @param run runs a command
  * @throws {CniError} code 5 naming the command that failed
  */
-export async function applyDefaultRoutes(
-  plan: Plan,
-  gateways: ReadonlyMap<number, readonly string[]>,
-  run: RunCommand = denoRun,
-): Promise<void> {
-  for (const cmd of defaultRouteCommands(plan, gateways)) {
+export async function applyDefaultRoutes(plan: Plan, run: RunCommand = denoRun): Promise<void> {
+  for (const cmd of defaultRouteCommands(plan)) {
     let r: { code: number; stderr: string };
     try {
       r = await run(cmd);

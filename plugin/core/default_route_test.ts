@@ -1,7 +1,7 @@
-import type { Plan } from "../core/plan.ts";
-import { parseDelegate } from "../core/delegate.ts";
-import { applyDefaultRoutes, defaultRouteCommands } from "./routes.ts";
-import { assertCniRejects, assertEquals } from "./_testing.ts";
+import type { Plan } from "./plan.ts";
+import { parseDelegate } from "./delegate.ts";
+import { applyDefaultRoutes, defaultRouteCommands } from "./default_route.ts";
+import { assertCniRejects, assertEquals } from "../k8s/_testing.ts";
 
 const d = parseDelegate({ cniVersion: "1.0.0", name: "n", type: "bridge" }, "1.0.0", "t");
 const PLAN: Plan = {
@@ -17,12 +17,13 @@ const PLAN: Plan = {
     delegate: d,
     runtimeConfig: {},
     cniArgs: "",
+    ...(index === 1 ? { defaultRoute: ["10.1.0.1", "fd00::1"] } : {}),
   })),
 };
 
 Deno.test("defaultRouteCommands() replaces the family's default routes with the requested gateway", () => {
   const ns = ["nsenter", "--net=/var/run/netns/p", "--", "ip"];
-  assertEquals(defaultRouteCommands(PLAN, new Map([[1, ["10.1.0.1", "fd00::1"]]])), [
+  assertEquals(defaultRouteCommands(PLAN), [
     [...ns, "-4", "route", "flush", "exact", "0.0.0.0/0"],
     [...ns, "-4", "route", "add", "default", "via", "10.1.0.1", "dev", "net1"],
     [...ns, "-6", "route", "flush", "exact", "::/0"],
@@ -33,7 +34,7 @@ Deno.test("defaultRouteCommands() replaces the family's default routes with the 
 Deno.test("applyDefaultRoutes() stops at the first failing command with code 5 naming it", async () => {
   const ran: string[] = [];
   await assertCniRejects(
-    applyDefaultRoutes(PLAN, new Map([[1, ["10.1.0.1"]]]), (cmd) => {
+    applyDefaultRoutes(PLAN, (cmd) => {
       ran.push(cmd.slice(4).join(" "));
       return Promise.resolve(
         cmd.includes("add")

@@ -140,6 +140,8 @@ function serialized(fn: () => Promise<void>): () => Promise<void> {
  * @param rec the cache record, already saved with every attachment planned
  * @param save persists `rec`
  * @param discard removes the cache record
+ * @param finish runs once every attachment is added (e.g. default routes); when it fails, the
+ *   whole plan is rolled back like a failed attachment
  * @returns the results, by attachment index
  * @throws {CniError} the error of the failed attachment with the lowest index, code kept,
  *   prefixed with its network; rollback problems in details. When rollback succeeded, the cache
@@ -151,6 +153,7 @@ export async function executeAdd(
   rec: CacheRecord,
   save: () => Promise<void>,
   discard: () => Promise<void>,
+  finish?: () => Promise<void>,
 ): Promise<RawResult[]> {
   const persist = serialized(save);
   const results: RawResult[] = [];
@@ -184,6 +187,15 @@ export async function executeAdd(
   const [first, ...rest] = plan.attachments;
   if (first) await addOne(first);
   await runBounded(rest, ctx.parallel ? ctx.maxParallel : 1, addOne, () => !failure);
+  if (!failure && finish) {
+    try {
+      await finish();
+    } catch (e) {
+      const err = e as CniError;
+      ctx.log.error(err.message, { containerId: plan.containerId, code: err.code });
+      failure = { index: plan.attachments.length, err };
+    }
+  }
   if (failure) {
     const targets = plan.attachments.filter((a) => started.has(a.index)).map((attachment) => ({
       attachment,

@@ -27,6 +27,8 @@ export interface Attachment {
   runtimeConfig: Record<string, unknown>;
   /** CNI_ARGS given to the delegate. */
   cniArgs: string;
+  /** Gateways the container's default routes go through once every attachment is added. */
+  defaultRoute?: string[];
 }
 
 /** Everything one container gets. */
@@ -52,6 +54,8 @@ export interface NetworkSelection {
   ifname?: string;
   /** Runtime config for this attachment (the default network also gets the runtime's). */
   runtimeConfig?: Record<string, unknown>;
+  /** Gateways the pod's default route of their family should go through (multi-net spec). */
+  defaultRoute?: string[];
 }
 
 /** What a plan is computed from. */
@@ -132,15 +136,28 @@ export async function loadDelegates(conf: NetConf): Promise<DelegateConfig[]> {
   return out;
 }
 
+/** The most attachments one container may get (the default network included). */
+export const MAX_ATTACHMENTS = 1024;
+
 /**
  * Computes the plan for an ADD from the selected networks.
  *
  * @param input the container and the config
  * @param selections the networks in attachment order (the first is the default network)
  * @returns the plan
- * @throws {CniError} code 7 for duplicate or invalid interface names and capability mismatches
+ * @throws {CniError} code 7 for duplicate or invalid interface names, capability mismatches and
+ *   more than {@linkcode MAX_ATTACHMENTS} networks
  */
 export function planFor(input: PlanInput, selections: readonly NetworkSelection[]): Plan {
+  if (selections.length > MAX_ATTACHMENTS) {
+    // Checking and running a plan costs time per attachment (the validator's plan rules more than
+    // linear): a config listing 100k delegates stalled ADD for over a minute before this limit.
+    throw new CniError(
+      ErrorCode.InvalidNetworkConfig,
+      `Too many networks for one container: ${selections.length}`,
+      `at most ${MAX_ATTACHMENTS} attachments are supported`,
+    );
+  }
   const cniArgs = delegateCniArgs(input.cniArgs);
   const attachments = selections.map((s, index): Attachment => ({
     index,
@@ -154,6 +171,7 @@ export function planFor(input: PlanInput, selections: readonly NetworkSelection[
       ? { ...s.runtimeConfig, ...input.conf.runtimeConfig }
       : { ...s.runtimeConfig },
     cniArgs,
+    ...(s.defaultRoute?.length ? { defaultRoute: s.defaultRoute } : {}),
   }));
   const seen = new Map<string, string>();
   for (const a of attachments) {

@@ -18,14 +18,7 @@ import { getPod, podRefOf, podUidProblem } from "./pod.ts";
 import { MissingNetworkError, podNetworks } from "./select.ts";
 import { k8sSettings } from "./settings.ts";
 import { addedInterfaceMessage, networkStatus, postEvent, writeNetworkStatus } from "./status.ts";
-import { applyDefaultRoutes } from "./routes.ts";
 import { CniError, ErrorCode } from "../protocol/errors.ts";
-
-/**
- * `default-route` requests of the ADD in progress, by container: selectNetworks and reportAdded
- * run in the same process, one after the other, and the plan has no field for them.
- */
-const pendingRoutes = new Map<string, Map<number, string[]>>();
 
 function access(ctx: K8sContext): Promise<ClusterAccess> {
   return ctx.conf.kubeconfig ? loadKubeconfig(ctx.conf.kubeconfig) : inClusterAccess(ctx.env);
@@ -71,9 +64,11 @@ export async function selectNetworks(ctx: K8sContext): Promise<NetworkSelection[
     }
     try {
       const nets = await podNetworks(ctx.conf, pod, (ns, name) => getNad(api, ns, name));
-      pendingRoutes.set(ctx.req.args.containerId, nets.defaultRoutes);
       ctx.log.verbose(`Kubernetes selected ${nets.selections.length} network(s)`, fields);
-      return nets.selections;
+      return nets.selections.map((s, i) => {
+        const gws = nets.defaultRoutes.get(i);
+        return gws ? { ...s, defaultRoute: gws } : s;
+      });
     } catch (e) {
       if (e instanceof MissingNetworkError && !isDel) {
         await Promise.all(e.missing.map((m) => {
@@ -104,7 +99,7 @@ export async function selectNetworks(ctx: K8sContext): Promise<NetworkSelection[
 }
 
 /**
- * After a successful ADD: moves default routes the pod asked for, writes the pod's
+ * After a successful ADD (default routes already moved by the core): writes the pod's
  * network-status annotation and posts an `AddedInterface` event per interface. Failures are
  * logged, never thrown: a working pod network is not undone for a report.
  *
@@ -120,11 +115,10 @@ export async function reportAdded(
   const ref = podRefOf(ctx.req.args.argsMap);
   if (!ref) return;
   const fields = { containerId: plan.containerId, pod: `${ref.namespace}/${ref.name}` };
-  const routes = pendingRoutes.get(plan.containerId) ?? new Map<number, string[]>();
-  pendingRoutes.delete(plan.containerId);
+  const routes = new Map<number, string[]>();
+  for (const a of plan.attachments) if (a.defaultRoute) routes.set(a.index, a.defaultRoute);
   const problem = (what: string) => (e: unknown) =>
     ctx.log.error(`${what}: ${(e as Error).message}`, fields);
-  if (routes.size > 0) await applyDefaultRoutes(plan, routes).catch(problem("default-route"));
   let client: K8sClient | undefined;
   try {
     const settings = k8sSettings(ctx.req.conf);
