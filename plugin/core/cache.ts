@@ -142,7 +142,10 @@ export async function writeAtomic(path: string, text: string): Promise<void> {
   try {
     const f = await Deno.open(tmp, { write: true, createNew: true, mode: 0o600 });
     try {
-      await f.write(new TextEncoder().encode(text));
+      // One write may be short (a nearly full disk writes what fits and fails only on the next
+      // call): without the loop a truncated plan was renamed into place and the ADD went on.
+      const bytes = new TextEncoder().encode(text);
+      for (let at = 0; at < bytes.length;) at += await f.write(bytes.subarray(at));
       await f.sync();
     } finally {
       f.close();
