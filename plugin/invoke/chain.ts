@@ -49,6 +49,22 @@ export interface DelegateCall {
 export const MAX_DELEGATE_STDOUT = 8 * 1024 * 1024;
 
 /**
+ * Refuses a plugin type that is not a bare file name. Checked before every lookup, not only by
+ * the validator: `find` joins the type to each directory, so "../cni/bridge" would run a binary
+ * outside binDir and CNI_PATH (DEL from the cache and GC look plugins up without a plan).
+ */
+function checkType(d: DelegateConfig, p: PluginConf): void {
+  const problem = pluginTypeProblem(p.type);
+  if (problem) {
+    throw new CniError(
+      ErrorCode.InvalidNetworkConfig,
+      `Invalid plugin type ${JSON.stringify(p.type)} in network "${d.name}"`,
+      problem,
+    );
+  }
+}
+
+/**
  * Finds the binary of every plugin of a delegate, so that a missing one is found before anything
  * runs.
  *
@@ -67,16 +83,7 @@ export async function resolvePlugins(
   const found = new Map<string, string>();
   for (const p of pluginsOf(d)) {
     if (found.has(p.type)) continue;
-    // Checked here too, not only by the validator: `find` joins the type to each directory, so
-    // "../cni/bridge" would run a binary outside binDir and CNI_PATH.
-    const problem = pluginTypeProblem(p.type);
-    if (problem) {
-      throw new CniError(
-        ErrorCode.InvalidNetworkConfig,
-        `Invalid plugin type ${JSON.stringify(p.type)} in network "${d.name}"`,
-        problem,
-      );
-    }
+    checkType(d, p);
     const path = await exec.find(p.type, dirs);
     if (!path) {
       throw new CniError(
@@ -297,6 +304,7 @@ export async function runDelegate(exec: Exec, call: DelegateCall): Promise<RawRe
       const errors: CniError[] = [];
       for (const p of [...plugins].reverse()) {
         try {
+          checkType(d, p);
           const path = await exec.find(p.type, call.pluginDirs);
           if (!path) {
             throw new CniError(
