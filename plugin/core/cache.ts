@@ -308,24 +308,55 @@ export async function lockContainer(cniDir: string, containerId: string): Promis
   await ensureDir(cniDir);
   const path = `${cniDir.replace(/\/+$/, "")}/.lock.${containerId}`;
   for (;;) {
-    let f: Deno.FsFile;
+    let f: Deno.FsFile | undefined;
     try {
-      f = await Deno.open(path, { read: true, write: true, create: true, mode: 0o600 });
+      f = await openLockFile(path);
     } catch (e) {
       throw ioError("open lock file", path, e);
     }
+    if (!f) continue;
     await f.lock(true);
     const held = await f.stat();
     const current = await Deno.lstat(path).catch(() => undefined);
     if (current && current.ino === held.ino && current.isFile) {
+      const file = f;
       return {
         async release() {
           // Remove while holding the lock, so no one can take a lock on a file that is going.
           await Deno.remove(path).catch(() => {});
-          f.close();
+          file.close();
         },
       };
     }
     f.close();
+    if (current && !current.isFile) {
+      throw ioError("open lock file", path, new Error("it was replaced by a non-regular file"));
+    }
+  }
+}
+
+/**
+ * Opens the lock file without following a symlink planted at its path: it is created with
+ * O_EXCL, or, when it exists, opened only if it is a regular file. Opening with O_CREAT alone
+ * followed a symlink, created its target, and then looped forever because the path never
+ * matched the file locked.
+ *
+ * @returns the file, or undefined when it vanished meanwhile (its last holder removed it)
+ * @throws {Error} when the path holds something other than a regular file
+ */
+async function openLockFile(path: string): Promise<Deno.FsFile | undefined> {
+  try {
+    return await Deno.open(path, { read: true, write: true, createNew: true, mode: 0o600 });
+  } catch (e) {
+    if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
+  }
+  const info = await Deno.lstat(path).catch(() => undefined);
+  if (!info) return undefined;
+  if (!info.isFile) throw new Error("it exists and is not a regular file");
+  try {
+    return await Deno.open(path, { read: true, write: true });
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return undefined;
+    throw e;
   }
 }
