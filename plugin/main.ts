@@ -63,11 +63,17 @@ async function plugin(): Promise<number> {
       now: () => new Date(),
     });
   });
-  if (out.unexpected !== undefined) {
-    const e = out.unexpected;
-    writeAll(Deno.stderr, `multicni: unexpected error: ${e instanceof Error ? e.stack : e}\n`);
-  } else if (out.error) {
-    writeAll(Deno.stderr, `multicni: ${out.error.message}\n`);
+  if (out.exitCode !== 0) {
+    // The logger redacts its lines; these bypass it, and a delegate's error text can carry a
+    // token. Loaded only on failure, so a successful call pays nothing for it.
+    const { redactText } = await import("./log/_format.ts");
+    if (out.unexpected !== undefined) {
+      const e = out.unexpected;
+      const text = e instanceof Error ? e.stack ?? e.message : String(e);
+      writeAll(Deno.stderr, `multicni: unexpected error: ${redactText(text)}\n`);
+    } else if (out.error) {
+      writeAll(Deno.stderr, `multicni: ${redactText(out.error.message)}\n`);
+    }
   }
   writeAll(Deno.stdout, out.stdout);
   return out.exitCode;
