@@ -83,13 +83,15 @@ async function readBounded(
   } finally {
     reader.cancel().catch(() => {});
   }
-  const bytes = new Uint8Array(size);
+  const all = new Uint8Array(size);
   let at = 0;
   for (const c of chunks) {
-    bytes.set(c.subarray(0, Math.min(c.length, size - at)), at);
+    all.set(c.subarray(0, Math.min(c.length, size - at)), at);
     at += c.length;
     if (at >= size) break;
   }
+  // Whole chunks (up to 64 KiB each) are dropped above; cut the tail to the limit itself.
+  const bytes = keepTail && size > limit ? all.subarray(size - limit) : all;
   return { bytes, overflow };
 }
 
