@@ -28,6 +28,7 @@ import { fallbackNetConf, type NetConf, parseNetConf } from "./netconf.ts";
 import {
   deleteAll,
   type DelTarget,
+  delTargetOf,
   describeAll,
   type ExecContext,
   executeAdd,
@@ -140,10 +141,9 @@ async function delTargets(
   const fields = { containerId: req.args.containerId };
   if (loaded.kind === "ok") {
     const rec = loaded.record;
-    const targets = rec.attachments.filter((c) => c.state !== "deleted").map((c) => ({
-      attachment: attachmentOf(c, rec.cniVersion),
-      result: c.result,
-    }));
+    const targets = rec.attachments.filter((c) => c.state !== "deleted").map((c) =>
+      delTargetOf(c, rec.cniVersion)
+    );
     return { targets, record: rec, guessed: false };
   }
   let fromConf: Attachment[] = [];
@@ -167,7 +167,7 @@ function salvaged(list: CachedAttachment[], v: CniVersion, log: Logger): DelTarg
   const out: DelTarget[] = [];
   for (const c of list) {
     try {
-      out.push({ attachment: attachmentOf(c, v), result: c.result });
+      out.push(delTargetOf(c, v));
     } catch (e) {
       log.error(`cannot recover cached network "${c.network}": ${(e as Error).message}`);
     }

@@ -9,7 +9,8 @@
 import { CniError, ErrorCode } from "../protocol/errors.ts";
 import { type DelegateCall, type RawResult, runDelegate } from "../invoke/chain.ts";
 import type { Logger } from "../log/types.ts";
-import type { CacheRecord } from "./cache.ts";
+import { attachmentOf, type CachedAttachment, type CacheRecord } from "./cache.ts";
+import type { CniVersion } from "../protocol/version.ts";
 import type { Attachment, Plan } from "./plan.ts";
 import type { CoreDeps } from "./deps.ts";
 
@@ -57,6 +58,28 @@ function call(
 export interface DelTarget {
   attachment: Attachment;
   result?: RawResult | undefined;
+  /**
+   * Its ADD failed. A plugin whose ADD failed often fails its DEL too (macvlan does when its
+   * master is missing); that DEL error is logged, not returned: retrying cannot help, and a
+   * failed ADD has already been undone by the plugin itself.
+   */
+  addFailed?: boolean;
+}
+
+/**
+ * The DEL target of a cached attachment.
+ *
+ * @param c the cached attachment
+ * @param version the version for a config that names none
+ * @returns the target
+ * @throws {CniError} code 7 when the cached config no longer parses
+ */
+export function delTargetOf(c: CachedAttachment, version: CniVersion): DelTarget {
+  return {
+    attachment: attachmentOf(c, version),
+    result: c.result,
+    ...(c.state === "failed" ? { addFailed: true } : {}),
+  };
 }
 
 /**
@@ -83,6 +106,11 @@ export async function deleteAll(
       await onDeleted?.(a.index);
     } catch (e) {
       const err = (e as CniError).withPrefix(where("DEL", a));
+      if (t.addFailed) {
+        ctx.log.error(`ignored, its ADD had failed: ${err.message}`, { ...fields, code: err.code });
+        await onDeleted?.(a.index);
+        return;
+      }
       ctx.log.error(err.message, { ...fields, code: err.code });
       errors.push({ index: a.index, err });
     }
@@ -200,6 +228,7 @@ export async function executeAdd(
     const targets = plan.attachments.filter((a) => started.has(a.index)).map((attachment) => ({
       attachment,
       result: rec.attachments[attachment.index]?.result,
+      ...(rec.attachments[attachment.index]?.state === "failed" ? { addFailed: true } : {}),
     }));
     throw await rollback(ctx, plan, rec, targets, failure.err, persist, discard);
   }

@@ -9,9 +9,9 @@
 import { CniError, ErrorCode } from "../protocol/errors.ts";
 import type { Request } from "../protocol/dispatch.ts";
 import { runDelegate } from "../invoke/chain.ts";
-import { attachmentOf, loadRecord, lockContainer, removeRecord } from "./cache.ts";
+import { loadRecord, lockContainer, removeRecord } from "./cache.ts";
 import type { CoreDeps } from "./deps.ts";
-import { deleteAll, describeAll, type ExecContext } from "./execute.ts";
+import { deleteAll, delTargetOf, describeAll, type ExecContext } from "./execute.ts";
 import type { NetConf } from "./netconf.ts";
 import { loadDelegates } from "./plan.ts";
 
@@ -82,10 +82,9 @@ export async function gcCommand(
         continue;
       }
       ctx.log.verbose("GC deletes a stale attachment plan", { containerId: id });
-      const targets = rec.attachments.filter((c) => c.state !== "deleted").map((c) => ({
-        attachment: attachmentOf(c, rec.cniVersion),
-        result: c.result,
-      }));
+      const targets = rec.attachments.filter((c) => c.state !== "deleted").map((c) =>
+        delTargetOf(c, rec.cniVersion)
+      );
       const problems = await deleteAll(ctx, { containerId: id, netns: "" }, targets);
       if (problems.length === 0) await removeRecord(conf.cniDir, id);
       errors.push(...problems);

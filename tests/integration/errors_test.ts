@@ -191,13 +191,12 @@ Deno.test("a macvlan with a missing master at position 2 of 3 leaves no link or 
       String(err.msg).startsWith('ADD network "side" on net1: plugin "macvlan"'),
       `msg: ${err.msg}`,
     );
-    assertEquals(await node.links(pod), ["lo"], "pod links");
-    assertEquals(await node.ipamReservations(), [], "IPAM");
-    // macvlan's own DEL fails too while the master is missing ("Link not found"), so the rollback
-    // is reported incomplete and the record stays for the runtime's DEL; DEL retried until it
-    // succeeds (as runtimes do) leaves nothing.
-    await node.invoke({ command: "DEL", ...args });
-    assertOk(await node.invoke({ command: "DEL", ...args }), "DEL retried");
+    // macvlan's own DEL fails too while the master is missing ("Link not found"); for the
+    // attachment whose ADD failed that is logged, not a rollback failure, so nothing is left,
+    // not even the cache, and the runtime's DEL succeeds at once.
+    assert(!String(err.details ?? "").includes("rollback incomplete"), `details: ${err.details}`);
+    await assertNothingLeft(node, [pod]);
+    assertOk(await node.invoke({ command: "DEL", ...args }), "the runtime's DEL");
     await assertNothingLeft(node, [pod]);
   } finally {
     await node.close();

@@ -1,6 +1,7 @@
 /**
- * Parallel fan-out and the post-ADD step, with a fake exec: deterministic order whatever the
- * completion order, a bound on concurrency, rollback of everything that started.
+ * Executing plans with a fake exec: parallel fan-out (deterministic order whatever the
+ * completion order, a bound on concurrency, rollback of everything that started), the step after
+ * the last attachment, and which rollback failures count.
  */
 
 import { assert, assertEquals } from "../../tests/_utils/mod.ts";
@@ -135,5 +136,40 @@ Deno.test("executeAdd() rolls back the whole plan when the step after the last a
       "bridge DEL eth0",
     ]);
     assert(discarded, "the cache record is discarded after a full rollback");
+  });
+});
+
+Deno.test("rollback ignores a DEL failure of the attachment whose ADD failed, but not of an added one", async () => {
+  await withWorld(async (w) => {
+    w.exec.on({
+      command: "ADD",
+      ifname: "net2",
+      answer: { kind: "error", code: 999, msg: "no master" },
+    });
+    w.exec.on({
+      command: "DEL",
+      ifname: "net2",
+      answer: { kind: "error", code: 999, msg: "Link not found" },
+    });
+    const conf = w.meta("1.0.0", { delegates: [MAIN, secondary(1), secondary(2)] });
+    const clean = await w.invoke("ADD", conf);
+    const err = expectCode(clean, 999, "1.0.0");
+    assert(!String(err.details ?? "").includes("rollback incomplete"), String(err.details));
+    assertEquals(await w.cache(), undefined, "a complete rollback removes the cache");
+    assert(w.logs.some((l) => l.includes("Link not found")), "the ignored DEL error is logged");
+
+    w.exec.on({
+      command: "DEL",
+      ifname: "net1",
+      answer: { kind: "error", code: 11, msg: "busy" },
+      times: 1,
+    });
+    const dirty = await w.invoke("ADD", conf);
+    const err2 = expectCode(dirty, 999, "1.0.0");
+    assert(String(err2.details).includes("rollback incomplete"), String(err2.details));
+    assert(String(err2.details).includes('DEL network "side1" on net1'), String(err2.details));
+    assert(await w.cache(), "the cache stays for the runtime's DEL");
+    expectOk(await w.invoke("DEL", conf), "the runtime's DEL");
+    assertEquals(await w.cache(), undefined);
   });
 });
