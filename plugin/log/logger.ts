@@ -55,6 +55,30 @@ export interface FileLogger extends Logger {
   close(): Promise<void>;
 }
 
+/**
+ * Opens the log file for appending without following a symlink planted at its path: a new file
+ * is created with O_EXCL (0600); an existing one is opened only when lstat shows a regular file,
+ * and only kept when the opened file is that same file.
+ *
+ * @throws {Error} when the path holds anything but a regular file
+ */
+function openNoFollow(path: string): Deno.FsFile {
+  try {
+    return Deno.openSync(path, { append: true, createNew: true, mode: 0o600 });
+  } catch (e) {
+    if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
+  }
+  const before = Deno.lstatSync(path);
+  if (!before.isFile) throw new Error(`log file "${path}" is not a regular file`);
+  const file = Deno.openSync(path, { append: true });
+  const opened = file.statSync();
+  if (opened.ino !== before.ino || opened.dev !== before.dev) {
+    file.close();
+    throw new Error(`log file "${path}" was replaced while opening it`);
+  }
+  return file;
+}
+
 /** Severity rank: a line is written when its rank is at most the threshold's (Multus's order). */
 const RANK: Record<LogLevel, number> = { panic: 0, error: 1, verbose: 2, debug: 3 };
 
@@ -162,14 +186,13 @@ class LogFile {
   }
 
   #open(): void {
-    const options = { append: true, create: true, mode: 0o600 } as const;
     try {
-      this.#file = Deno.openSync(this.path, options);
+      this.#file = openNoFollow(this.path);
     } catch (e) {
       if (!(e instanceof Deno.errors.NotFound)) throw e;
       const slash = this.path.lastIndexOf("/");
       if (slash > 0) Deno.mkdirSync(this.path.slice(0, slash), { recursive: true, mode: 0o700 });
-      this.#file = Deno.openSync(this.path, options);
+      this.#file = openNoFollow(this.path);
     }
     this.#info = this.#file.statSync();
     // A file created by hand or by an older tool may be world-readable; logs name pods and
