@@ -4,8 +4,9 @@
  * For 1, 3 and 8 attachments (a bridge default network plus macvlan networks on a veth parent,
  * host-local IPAM), it times an ADD+DEL cycle of (a) the same delegates invoked directly by this
  * benchmark, the floor; (b) multicni, sequential; (c) multicni with `parallel: true`. It also
- * times `CNI_COMMAND=VERSION` against `deno run` of an empty script, and measures peak RSS of one
- * ADD. Prints a table and writes JSON to bench/results/. Needs root.
+ * times `CNI_COMMAND=VERSION` against `deno run` of an empty script, measures peak RSS of one
+ * ADD, and then runs bench/validate.ts (validation time). Prints tables and writes JSON to
+ * bench/results/. Needs root.
  *
  * The measuring process runs inside a throwaway "node" namespace (it re-executes itself there),
  * so every plugin it starts pays the same process start-up and nothing touches the host's
@@ -309,6 +310,14 @@ async function outer(): Promise<void> {
     });
     const status = await r.spawn().status;
     if (!status.success) Deno.exitCode = 1;
+    // Validation cost, WASM against its valibot and plain-TS twins (bench/validate.ts).
+    console.log("");
+    const v = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "--quiet", `${REPO}/bench/validate.ts`],
+      stdout: "inherit",
+      stderr: "inherit",
+    }).spawn().status;
+    if (!v.success) Deno.exitCode = 1;
   } finally {
     await node.close();
   }
