@@ -7,6 +7,7 @@
  */
 
 import { CniError, ErrorCode } from "../protocol/errors.ts";
+import { atomicWrite } from "./atomic_write.ts";
 import { type CniVersion, isSupportedVersion } from "../protocol/version.ts";
 import type { RawResult } from "../invoke/chain.ts";
 import { delegateText, parseDelegate } from "./delegate.ts";
@@ -128,42 +129,17 @@ export async function ensureDir(dir: string): Promise<void> {
 }
 
 /**
- * Writes a file atomically: a new temp file (0600, created exclusively so a planted symlink is
- * never followed), fsync, rename over the target, fsync of the directory.
+ * Writes a cache file atomically (0600; see {@linkcode atomicWrite}).
  *
  * @param path the target
  * @param text the content
  * @throws {CniError} code 5 on any failure; the target is then unchanged
  */
 export async function writeAtomic(path: string, text: string): Promise<void> {
-  const slash = path.lastIndexOf("/");
-  const dir = path.slice(0, slash) || "/";
-  const tmp = `${dir}/.tmp.${path.slice(slash + 1)}.${crypto.randomUUID().slice(0, 8)}`;
   try {
-    const f = await Deno.open(tmp, { write: true, createNew: true, mode: 0o600 });
-    try {
-      // One write may be short (a nearly full disk writes what fits and fails only on the next
-      // call): without the loop a truncated plan was renamed into place and the ADD went on.
-      const bytes = new TextEncoder().encode(text);
-      for (let at = 0; at < bytes.length;) at += await f.write(bytes.subarray(at));
-      await f.sync();
-    } finally {
-      f.close();
-    }
-    await Deno.rename(tmp, path);
+    await atomicWrite(path, new TextEncoder().encode(text), 0o600);
   } catch (e) {
-    await Deno.remove(tmp).catch(() => {});
     throw ioError("write", path, e);
-  }
-  try {
-    const d = await Deno.open(dir, { read: true });
-    try {
-      await d.sync();
-    } finally {
-      d.close();
-    }
-  } catch {
-    // Directory fsync is best effort: some filesystems refuse it.
   }
 }
 

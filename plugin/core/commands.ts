@@ -26,12 +26,14 @@ import type { CoreDeps } from "./deps.ts";
 import { type Attachment, loadDelegates, type Plan, planFor } from "./plan.ts";
 import { fallbackNetConf, type NetConf, parseNetConf } from "./netconf.ts";
 import {
+  call,
   deleteAll,
   type DelTarget,
   delTargetOf,
   describeAll,
   type ExecContext,
   executeAdd,
+  networkCall,
   where,
 } from "./execute.ts";
 import { validatePlanOrThrow } from "./preflight.ts";
@@ -245,19 +247,7 @@ async function check(deps: CoreDeps, req: Request): Promise<void> {
         );
       }
       try {
-        await runDelegate(deps.exec, {
-          command: "CHECK",
-          delegate: a.delegate,
-          containerId: plan.containerId,
-          netns: plan.netns,
-          ifname: a.ifname,
-          cniArgs: a.cniArgs,
-          pluginDirs: ctx.pluginDirs,
-          runtimeConfig: a.runtimeConfig,
-          prevResult: c.result,
-          baseEnv: deps.baseEnv,
-          timeoutMs: ctx.timeoutMs,
-        });
+        await runDelegate(deps.exec, call(ctx, "CHECK", plan, a, c.result));
       } catch (e) {
         throw (e as CniError).withPrefix(where("CHECK", a));
       }
@@ -286,18 +276,7 @@ async function status(deps: CoreDeps, req: Request): Promise<void> {
   if (!master) return;
   const ctx = context(deps, conf, req, log);
   try {
-    await runDelegate(deps.exec, {
-      command: "STATUS",
-      delegate: master,
-      containerId: "",
-      netns: "",
-      ifname: "",
-      cniArgs: "",
-      pluginDirs: ctx.pluginDirs,
-      runtimeConfig: {},
-      baseEnv: deps.baseEnv,
-      timeoutMs: ctx.timeoutMs,
-    });
+    await runDelegate(deps.exec, networkCall(ctx, "STATUS", master));
   } catch (e) {
     throw (e as CniError).withPrefix(`STATUS network "${master.name}"`);
   }

@@ -12,6 +12,7 @@ import type { Logger } from "../log/types.ts";
 import { attachmentOf, type CachedAttachment, type CacheRecord } from "./cache.ts";
 import type { CniVersion } from "../protocol/version.ts";
 import type { Attachment, Plan } from "./plan.ts";
+import type { DelegateConfig } from "./delegate.ts";
 import type { CoreDeps } from "./deps.ts";
 
 /** Settings of an execution that come from the meta config and the runtime. */
@@ -32,7 +33,17 @@ export function where(command: string, a: Pick<Attachment, "network" | "ifname">
   return `${command} network "${a.network}" on ${a.ifname}`;
 }
 
-function call(
+/**
+ * The delegate call for one attachment of a container.
+ *
+ * @param ctx execution settings
+ * @param command the CNI command
+ * @param plan container id and netns
+ * @param a the attachment
+ * @param prevResult the result its ADD produced (DEL, CHECK)
+ * @returns the call
+ */
+export function call(
   ctx: ExecContext,
   command: DelegateCall["command"],
   plan: Pick<Plan, "containerId" | "netns">,
@@ -49,6 +60,36 @@ function call(
     pluginDirs: ctx.pluginDirs,
     runtimeConfig: a.runtimeConfig,
     prevResult,
+    baseEnv: ctx.deps.baseEnv,
+    timeoutMs: ctx.timeoutMs,
+  };
+}
+
+/**
+ * The delegate call for a whole network, outside any container (STATUS, GC).
+ *
+ * @param ctx execution settings
+ * @param command STATUS or GC
+ * @param delegate the network
+ * @param validAttachments for GC: what stays
+ * @returns the call
+ */
+export function networkCall(
+  ctx: ExecContext,
+  command: "STATUS" | "GC",
+  delegate: DelegateConfig,
+  validAttachments?: DelegateCall["validAttachments"],
+): DelegateCall {
+  return {
+    command,
+    delegate,
+    containerId: "",
+    netns: "",
+    ifname: "",
+    cniArgs: "",
+    pluginDirs: ctx.pluginDirs,
+    runtimeConfig: {},
+    ...(validAttachments ? { validAttachments } : {}),
     baseEnv: ctx.deps.baseEnv,
     timeoutMs: ctx.timeoutMs,
   };

@@ -11,7 +11,7 @@ import type { Request } from "../protocol/dispatch.ts";
 import { runDelegate } from "../invoke/chain.ts";
 import { loadRecord, lockContainer, removeRecord } from "./cache.ts";
 import type { CoreDeps } from "./deps.ts";
-import { deleteAll, delTargetOf, describeAll, type ExecContext } from "./execute.ts";
+import { deleteAll, delTargetOf, describeAll, type ExecContext, networkCall } from "./execute.ts";
 import type { NetConf } from "./netconf.ts";
 import { loadDelegates } from "./plan.ts";
 
@@ -100,19 +100,7 @@ export async function gcCommand(
       stays.push(...valid.filter((v) => !stays.some((s) => s.containerID === v.containerID)));
     }
     try {
-      await runDelegate(deps.exec, {
-        command: "GC",
-        delegate: d,
-        containerId: "",
-        netns: "",
-        ifname: "",
-        cniArgs: "",
-        pluginDirs: ctx.pluginDirs,
-        runtimeConfig: {},
-        validAttachments: stays,
-        baseEnv: deps.baseEnv,
-        timeoutMs: ctx.timeoutMs,
-      });
+      await runDelegate(deps.exec, networkCall(ctx, "GC", d, stays));
     } catch (e) {
       errors.push((e as CniError).withPrefix(`GC network "${d.name}"`));
     }
