@@ -143,11 +143,12 @@ Deno.test("DEL after multicni was killed mid-ADD removes what the first attachme
   }
 });
 
-Deno.test("ten containers ADD and DEL concurrently on one bridge network without leaks", async () => {
+Deno.test("twenty containers ADD and DEL concurrently on one bridge network without leaks", async () => {
   const node = await TestNode.create();
+  const COUNT = 20;
   try {
     const conf = metaConf(node, { delegates: [bridgeNet(node, "main", "10.10.0.0/24")] });
-    const pods = await Promise.all(Array.from({ length: 10 }, () => node.addPod()));
+    const pods = await Promise.all(Array.from({ length: COUNT }, () => node.addPod()));
     const adds = await Promise.all(
       pods.map((pod, i) =>
         node.invoke({ command: "ADD", containerId: `par${i}`, netns: pod, conf })
@@ -157,9 +158,9 @@ Deno.test("ten containers ADD and DEL concurrently on one bridge network without
     const addrs = await Promise.all(pods.map((p) => ipv4(node, p)));
     const eth0 = addrs.map((a) => a.eth0?.[0]);
     assert(eth0.every((a) => a && /^10\.10\.0\.\d+\/24$/.test(a)), `addresses ${eth0}`);
-    assertEquals(new Set(eth0).size, 10, `addresses not distinct: ${eth0}`);
-    assertEquals((await node.ipamReservations()).length, 10, "reservations");
-    assertEquals((await node.cacheFiles()).length, 10, "cache records");
+    assertEquals(new Set(eth0).size, COUNT, `addresses not distinct: ${eth0}`);
+    assertEquals((await node.ipamReservations()).length, COUNT, "reservations");
+    assertEquals((await node.cacheFiles()).length, COUNT, "cache records");
 
     const dels = await Promise.all(
       pods.map((pod, i) =>
@@ -168,6 +169,48 @@ Deno.test("ten containers ADD and DEL concurrently on one bridge network without
     );
     dels.forEach((r, i) => assertOk(r, `DEL par${i}`));
     await assertNothingLeft(node, pods);
+  } finally {
+    await node.close();
+  }
+});
+
+Deno.test("ADD and DEL racing on one container id are serialized: the node ends clean or fully attached", async () => {
+  const node = await TestNode.create();
+  try {
+    const pod = await node.addPod();
+    await node.addVeth("vup0");
+    const conf = metaConf(node, {
+      delegates: [
+        bridgeNet(node, "main", "10.10.0.0/24"),
+        macvlanTuning(node, "side", "vup0", "10.20.0.0/24", "net1"),
+      ],
+    });
+    const args = { containerId: "race", netns: pod, conf };
+    for (let round = 0; round < 3; round++) {
+      // A runtime retrying: two ADDs and a DEL for the same id at once.
+      const [a1, d, a2] = await Promise.all([
+        node.invoke({ command: "ADD", ...args }),
+        node.invoke({ command: "DEL", ...args }),
+        node.invoke({ command: "ADD", ...args }),
+      ]);
+      assertOk(d, "DEL");
+      // At most one ADD can hold attachments; the other is refused with 103 or ran after DEL.
+      for (const r of [a1, a2]) {
+        assert(r.code === 0 || r.json?.code === 103, `ADD: ${r.stdout}`);
+      }
+      const links = await node.links(pod);
+      const cached = (await node.cacheFiles()).filter((f) => !f.startsWith("."));
+      if (cached.length === 0) {
+        assertEquals(links, ["lo"], "no record, so nothing attached");
+      } else {
+        // Whatever ADD won is complete: both interfaces, both reservations, CHECK passes.
+        assertEquals(links, ["eth0", "lo", "net1"], "a complete attachment");
+        assertEquals((await node.ipamReservations()).length, 2, "reservations");
+        assertOk(await node.invoke({ command: "CHECK", ...args }), "CHECK");
+      }
+      assertOk(await node.invoke({ command: "DEL", ...args }), "final DEL");
+      await assertNothingLeft(node, [pod]);
+    }
   } finally {
     await node.close();
   }
