@@ -58,25 +58,34 @@ export interface FileLogger extends Logger {
 /**
  * Opens the log file for appending without following a symlink planted at its path: a new file
  * is created with O_EXCL (0600); an existing one is opened only when lstat shows a regular file,
- * and only kept when the opened file is that same file.
+ * and only kept when the opened file is that same file. Another process rotating the file in
+ * between (renaming it away, creating the next one) is not a failure: it tries again.
  *
  * @throws {Error} when the path holds anything but a regular file
  */
 function openNoFollow(path: string): Deno.FsFile {
-  try {
-    return Deno.openSync(path, { append: true, createNew: true, mode: 0o600 });
-  } catch (e) {
-    if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
-  }
-  const before = Deno.lstatSync(path);
-  if (!before.isFile) throw new Error(`log file "${path}" is not a regular file`);
-  const file = Deno.openSync(path, { append: true });
-  const opened = file.statSync();
-  if (opened.ino !== before.ino || opened.dev !== before.dev) {
+  for (let attempt = 1;; attempt++) {
+    try {
+      return Deno.openSync(path, { append: true, createNew: true, mode: 0o600 });
+    } catch (e) {
+      if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
+    }
+    let before: Deno.FileInfo;
+    let file: Deno.FsFile;
+    try {
+      before = Deno.lstatSync(path);
+      if (!before.isFile) throw new Error(`log file "${path}" is not a regular file`);
+      file = Deno.openSync(path, { append: true });
+    } catch (e) {
+      // Renamed away by a rotation between the two calls: create or open the next one.
+      if (e instanceof Deno.errors.NotFound && attempt < 10) continue;
+      throw e;
+    }
+    const opened = file.statSync();
+    if (opened.ino === before.ino && opened.dev === before.dev) return file;
     file.close();
-    throw new Error(`log file "${path}" was replaced while opening it`);
+    if (attempt >= 10) throw new Error(`log file "${path}" keeps changing while opening it`);
   }
-  return file;
 }
 
 /** Severity rank: a line is written when its rank is at most the threshold's (Multus's order). */
