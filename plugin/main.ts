@@ -44,25 +44,10 @@ async function plugin(): Promise<number> {
   const stdin = env.CNI_COMMAND === "VERSION" && Deno.stdin.isTerminal()
     ? new Uint8Array()
     : readStdin(MAX_STDIN_BYTES);
-  const out = await runPlugin({ env, stdin }, async () => {
-    const [{ handlers }, { denoExec }, { createLogger }] = await Promise.all([
-      import("./core/commands.ts"),
-      import("./invoke/exec.ts"),
-      import("./log/logger.ts"),
-    ]);
-    return handlers({
-      exec: denoExec,
-      openLog: (conf) =>
-        createLogger({
-          logFile: conf.logFile,
-          logLevel: conf.logLevel,
-          logToStderr: conf.logToStderr,
-          logOptions: conf.logOptions,
-        }),
-      baseEnv: env,
-      now: () => new Date(),
-    });
-  });
+  const out = await runPlugin(
+    { env, stdin },
+    async () => (await import("./wiring.ts")).realHandlers(env),
+  );
   if (out.exitCode !== 0) {
     // The logger redacts its lines; these bypass it, and a delegate's error text can carry a
     // token. Loaded only on failure, so a successful call pays nothing for it.

@@ -13,9 +13,7 @@
 
 import { pluginCommand, sh } from "../_utils/mod.ts";
 import { type PluginOutput, runPlugin } from "../../plugin/protocol/dispatch.ts";
-import { handlers } from "../../plugin/core/commands.ts";
-import { denoExec } from "../../plugin/invoke/exec.ts";
-import { createLogger } from "../../plugin/log/logger.ts";
+import { realHandlers } from "../../plugin/wiring.ts";
 
 /** A JSON object. */
 export type Json = Record<string, unknown>;
@@ -262,19 +260,9 @@ esac
   async inProcess(env: Record<string, string>, stdin: Uint8Array | undefined): Promise<InProcRun> {
     const logs: string[] = [];
     const started = performance.now();
-    const out = await runPlugin({ env, stdin }, () =>
-      Promise.resolve(handlers({
-        exec: denoExec,
-        openLog: (conf) =>
-          createLogger({
-            logFile: conf.logFile,
-            logLevel: conf.logLevel,
-            logToStderr: conf.logToStderr,
-            logOptions: conf.logOptions,
-          }, { stderr: (line) => logs.push(line) }),
-        baseEnv: { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", ...env },
-        now: () => new Date(),
-      })));
+    const baseEnv = { PATH: "/usr/sbin:/usr/bin:/sbin:/bin", ...env };
+    const sink = { stderr: (line: string) => logs.push(line) };
+    const out = await runPlugin({ env, stdin }, () => Promise.resolve(realHandlers(baseEnv, sink)));
     return { ...out, logs, ms: performance.now() - started };
   }
 
