@@ -9,7 +9,7 @@ import { CniError, ErrorCode } from "../protocol/errors.ts";
 import type { Handlers, Request } from "../protocol/dispatch.ts";
 import { convertResult } from "../protocol/result.ts";
 import type { CniVersion } from "../protocol/version.ts";
-import { resolvePlugins, runDelegate } from "../invoke/chain.ts";
+import { type RawResult, resolvePlugins, runDelegate } from "../invoke/chain.ts";
 import { type Logger, nullLogger } from "../log/types.ts";
 import {
   attachmentOf,
@@ -96,33 +96,44 @@ async function add(deps: CoreDeps, req: Request): Promise<Record<string, unknown
   const plan = await buildPlan(deps, conf, req, log);
   const ctx = context(deps, conf, req, log);
   const lock = await lockContainer(conf.cniDir, plan.containerId);
+  let output: Record<string, unknown> | undefined;
+  let results: RawResult[];
   try {
     const existing = await loadRecord(conf.cniDir, plan.containerId);
     if (existing.kind !== "missing") {
       throw new CniError(
         ErrorCode.AlreadyAttached,
         `Container "${plan.containerId}" already has attachments`,
-        "an earlier ADD is recorded in the cache; run DEL for the container before adding again",
+        existing.kind === "damaged"
+          ? `its cache record is unreadable (${existing.reason}); run DEL for the container first`
+          : "an earlier ADD is recorded in the cache; run DEL for the container before adding again",
       );
     }
     const rec = recordOf(plan, conf.name, deps.now());
     await saveRecord(conf.cniDir, rec);
     log.verbose(`ADD planned ${plan.attachments.length} attachment(s)`, fields);
-    const results = await executeAdd(
+    results = await executeAdd(
       ctx,
       plan,
       rec,
       () => saveRecord(conf.cniDir, rec),
       () => removeRecord(conf.cniDir, plan.containerId),
-      () => applyDefaultRoutes(plan),
+      async (done) => {
+        // Inside the plan's execution, so a failure rolls everything back: a result the caller
+        // cannot read (0.2.0 without an IP) must not leave attached networks behind.
+        const master = done[0];
+        if (!master) throw new CniError(ErrorCode.Internal, "ADD produced no result");
+        output = convertResult(master.result, master.version, plan.cniVersion);
+        await applyDefaultRoutes(plan);
+      },
     );
-    const master = results[0];
-    if (!master) throw new CniError(ErrorCode.Internal, "ADD produced no result");
-    await reportAdded(deps, conf, req, log, plan, results);
-    return convertResult(master.result, master.version, plan.cniVersion);
   } finally {
     await lock.release();
   }
+  // Reporting may wait on the API server; the container's lock is not held for it.
+  await reportAdded(deps, conf, req, log, plan, results);
+  if (!output) throw new CniError(ErrorCode.Internal, "ADD produced no result");
+  return output;
 }
 
 /** The attachments a DEL acts on, and why it may have to guess. */

@@ -222,7 +222,7 @@ export async function executeAdd(
   rec: CacheRecord,
   save: () => Promise<void>,
   discard: () => Promise<void>,
-  finish?: () => Promise<void>,
+  finish?: (results: readonly RawResult[]) => Promise<void>,
 ): Promise<RawResult[]> {
   const persist = serialized(save);
   const results: RawResult[] = [];
@@ -258,7 +258,7 @@ export async function executeAdd(
   await runBounded(rest, ctx.parallel ? ctx.maxParallel : 1, addOne, () => !failure);
   if (!failure && finish) {
     try {
-      await finish();
+      await finish(results);
     } catch (e) {
       const err = e as CniError;
       ctx.log.error(err.message, { containerId: plan.containerId, code: err.code });

@@ -173,3 +173,24 @@ Deno.test("rollback ignores a DEL failure of the attachment whose ADD failed, bu
     assertEquals(await w.cache(), undefined);
   });
 });
+
+Deno.test("an ADD result the caller's version cannot express rolls the whole plan back", async () => {
+  await withWorld(async (w) => {
+    // 0.2.0 results need an IP; this master prints none.
+    w.exec.on({
+      command: "ADD",
+      type: "bridge",
+      answer: { kind: "result", result: { cniVersion: "1.1.0", interfaces: [{ name: "eth0" }] } },
+    });
+    const conf = w.meta("0.2.0", { delegates: [{ ...MAIN, cniVersion: "1.0.0" }, secondary(1)] });
+    const r = await w.invoke("ADD", conf);
+    expectCode(r, 1, "0.2.0");
+    assertEquals(w.exec.trace, [
+      "bridge ADD eth0",
+      "macvlan ADD net1",
+      "macvlan DEL net1",
+      "bridge DEL eth0",
+    ]);
+    assertEquals(await w.cache(), undefined, "nothing stays cached");
+  });
+});
