@@ -10,7 +10,7 @@ import type { Handlers, Request } from "../protocol/dispatch.ts";
 import { convertResult } from "../protocol/result.ts";
 import type { CniVersion } from "../protocol/version.ts";
 import { type RawResult, resolvePlugins, runDelegate } from "../invoke/chain.ts";
-import { type Logger, nullLogger } from "../log/types.ts";
+import type { Logger } from "../log/types.ts";
 import {
   attachmentOf,
   type CachedAttachment,
@@ -41,12 +41,16 @@ import { applyDefaultRoutes } from "./default_route.ts";
 import { reportAdded, selectNetworks } from "./sources.ts";
 import { waitForReadiness } from "./readiness.ts";
 
+/** Where plugin binaries are searched: binDir, then CNI_PATH, each once. */
+function pluginDirs(conf: NetConf, req: Request): string[] {
+  return [conf.binDir, ...req.args.path].filter((d, i, all) => all.indexOf(d) === i);
+}
+
 function context(deps: CoreDeps, conf: NetConf, req: Request, log: Logger): ExecContext {
-  const dirs = [conf.binDir, ...req.args.path].filter((d, i, all) => all.indexOf(d) === i);
   return {
     deps,
     log,
-    pluginDirs: dirs,
+    pluginDirs: pluginDirs(conf, req),
     timeoutMs: conf.delegateTimeout * 1000,
     parallel: conf.parallel,
     maxParallel: conf.maxParallel,
@@ -81,7 +85,7 @@ export async function buildPlan(
   for (const warning of validatePlanOrThrow(plan, conf)) {
     log.verbose(`validator warning: ${warning}`, { containerId: plan.containerId });
   }
-  const dirs = context(deps, conf, req, nullLogger).pluginDirs;
+  const dirs = pluginDirs(conf, req);
   for (const a of plan.attachments) {
     await resolvePlugins(deps.exec, a.delegate, dirs);
   }
