@@ -6,7 +6,8 @@
  * @module
  */
 
-import type { Json, Sandbox } from "../faults/_sandbox.ts";
+import { type Json, Sandbox } from "../faults/_sandbox.ts";
+import { nodeFiles, Tally } from "./_check.ts";
 
 /** Keys whose values point into the sandbox and are never mutated blindly. */
 export const PATH_KEYS = ["cniDir", "confDir", "binDir"] as const;
@@ -87,4 +88,29 @@ export function bases(sb: Sandbox): Json[] {
       delegates: [{ name: "only", type: "fz-old" }],
     },
   ];
+}
+
+/** What a sandbox fuzzer works with. */
+export interface FuzzNode {
+  sb: Sandbox;
+  tally: Tally;
+  /** The node's files before any case ran: a failing case must leave exactly these. */
+  baseline: string[];
+  /** The valid configs the cases start from. */
+  configs: Json[];
+}
+
+/**
+ * Runs a fuzzer in a fresh sandbox with the bases prepared, and removes the sandbox afterwards.
+ *
+ * @param fn the fuzzer
+ */
+export async function withFuzzNode(fn: (n: FuzzNode) => Promise<void>): Promise<void> {
+  const sb = await Sandbox.create();
+  try {
+    await prepareBases(sb);
+    await fn({ sb, tally: new Tally(), baseline: await nodeFiles(sb), configs: bases(sb) });
+  } finally {
+    await sb.close();
+  }
 }

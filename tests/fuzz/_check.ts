@@ -154,4 +154,15 @@ export class Tally {
     const cats = [...this.cases].map(([k, n]) => `${k}=${n}`).join(" ");
     return `${name}: ${this.run} cases (${cats}), ${this.failures.length} violations`;
   }
+
+  /**
+   * Prints the summary (with `extra` after it) on stderr and fails when any case violated an
+   * invariant, listing every violation.
+   */
+  report(name: string, extra = ""): void {
+    console.error(`${this.summary(name)}${extra}`);
+    if (this.failures.length > 0) {
+      throw new Error(`${this.failures.length} violations:\n${this.failures.join("\n")}`);
+    }
+  }
 }

@@ -8,7 +8,6 @@
  * `FUZZ_CASES` sets the number of random cases (CI: 2000), `FUZZ_SEED` the seed.
  */
 
-import { assert } from "../_utils/mod.ts";
 import {
   isIp,
   parseDefaultNetworkAnnotation,
@@ -103,6 +102,5 @@ Deno.test("fuzz: pod annotations parse into valid elements or fail with code 7",
       if (ms > 1000) tally.fail(id, [{ what: "slow", detail: `${which}: ${Math.round(ms)} ms` }]);
     }
   }
-  console.error(tally.summary("annotation fuzz"));
-  assert(tally.failures.length === 0, `violations:\n${tally.failures.join("\n")}`);
+  tally.report("annotation fuzz");
 });

@@ -7,10 +7,8 @@
  * `FUZZ_CASES` sets the number of random cases (CI: 600), `FUZZ_SEED` the seed.
  */
 
-import { Sandbox } from "../faults/_sandbox.ts";
-import { nodeFiles, Tally } from "./_check.ts";
 import { randomString, Rng } from "./_gen.ts";
-import { bases, prepareBases } from "./_bases.ts";
+import { withFuzzNode } from "./_bases.ts";
 import { caseCount, runCase, seed } from "./_run.ts";
 
 const enc = new TextEncoder();
@@ -128,12 +126,7 @@ function specValidIfname(name: string): boolean {
 }
 
 Deno.test("fuzz: every CNI environment gets one well-formed answer", async () => {
-  const sb = await Sandbox.create();
-  const tally = new Tally();
-  try {
-    await prepareBases(sb);
-    const baseline = await nodeFiles(sb);
-    const configs = bases(sb);
+  await withFuzzNode(async ({ sb, tally, baseline, configs }) => {
     const s = seed(0xe4f);
     const rng = new Rng(s);
     const n = caseCount(600);
@@ -179,11 +172,6 @@ Deno.test("fuzz: every CNI environment gets one well-formed answer", async () =>
         expect,
       );
     }
-    console.error(`${tally.summary("env fuzz")}; ${refusedByOracle} had to be refused with code 4`);
-    if (tally.failures.length > 0) {
-      throw new Error(`${tally.failures.length} violations:\n${tally.failures.join("\n")}`);
-    }
-  } finally {
-    await sb.close();
-  }
+    tally.report("env fuzz", `; ${refusedByOracle} had to be refused with code 4`);
+  });
 });

@@ -10,22 +10,16 @@
 
 import { assertEquals, CNI_BIN, TestNode } from "../_utils/mod.ts";
 import { assertNothingLeft, type Json } from "../_utils/networks.ts";
-import { Sandbox } from "../faults/_sandbox.ts";
 import { checkOutput, nodeFiles, Tally } from "./_check.ts";
 import { mutateTree, randomString, Rng, writeJson } from "./_gen.ts";
-import { bases, prepareBases } from "./_bases.ts";
+import { withFuzzNode } from "./_bases.ts";
 import { CATEGORY_WEIGHTS, deep, enc, generate } from "./_stdin.ts";
 import { caseCount, seed } from "./_run.ts";
 
 const PROCESS_BOUND_MS = 20_000;
 
 Deno.test("fuzz through the real entry point: exit code, one document, bounded time", async () => {
-  const sb = await Sandbox.create();
-  const tally = new Tally();
-  try {
-    await prepareBases(sb);
-    const baseline = await nodeFiles(sb);
-    const configs = bases(sb);
+  await withFuzzNode(async ({ sb, tally, baseline, configs }) => {
     const first = configs[0]!;
     const s = seed(0x9e0);
     const rng = new Rng(s);
@@ -84,13 +78,8 @@ Deno.test("fuzz through the real entry point: exit code, one document, bounded t
       if (live.length > 0) v.push({ what: "interfaces left", detail: live.join(", ") });
       if (v.length > 0) tally.fail(id, v);
     }
-    console.error(tally.summary("process fuzz"));
-    if (tally.failures.length > 0) {
-      throw new Error(`${tally.failures.length} violations:\n${tally.failures.join("\n")}`);
-    }
-  } finally {
-    await sb.close();
-  }
+    tally.report("process fuzz");
+  });
 });
 
 Deno.test("fuzzed configs of real plugins leave no link, address or reservation when they fail", async () => {
@@ -149,10 +138,7 @@ Deno.test("fuzzed configs of real plugins leave no link, address or reservation 
       if (v.length > 0) tally.fail(`seed ${s} case ${i}: ${stdin.slice(0, 300)}`, v);
     }
     assertEquals(await node.links(node.path), ["lo"], "node links");
-    console.error(tally.summary("real-plugin fuzz"));
-    if (tally.failures.length > 0) {
-      throw new Error(`${tally.failures.length} violations:\n${tally.failures.join("\n")}`);
-    }
+    tally.report("real-plugin fuzz");
   } finally {
     await node.close();
   }

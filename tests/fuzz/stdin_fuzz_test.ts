@@ -8,20 +8,13 @@
  * `FUZZ_CASES` sets the number of random cases (CI: 600), `FUZZ_SEED` the seed.
  */
 
-import { Sandbox } from "../faults/_sandbox.ts";
-import { nodeFiles, Tally } from "./_check.ts";
 import { Rng } from "./_gen.ts";
-import { bases, prepareBases } from "./_bases.ts";
+import { withFuzzNode } from "./_bases.ts";
 import { CATEGORY_WEIGHTS, deep, enc, generate } from "./_stdin.ts";
 import { caseCount, runCase, seed } from "./_run.ts";
 
 Deno.test("fuzz: every stdin gets one well-formed answer and a failure leaves nothing", async () => {
-  const sb = await Sandbox.create();
-  const tally = new Tally();
-  try {
-    await prepareBases(sb);
-    const baseline = await nodeFiles(sb);
-    const configs = bases(sb);
+  await withFuzzNode(async ({ sb, tally, baseline, configs }) => {
     const s = seed(0x5eed1);
     const rng = new Rng(s);
     const env = (command: string, i: number) => sb.cniEnv(command, `fz${s}-${i}`);
@@ -107,11 +100,6 @@ Deno.test("fuzz: every stdin gets one well-formed answer and a failure leaves no
       const id = `seed ${s} case ${i} ${command}`;
       await runCase(sb, tally, id, category, env(command, 1000 + i), stdin, baseline);
     }
-    console.error(tally.summary("stdin fuzz"));
-    if (tally.failures.length > 0) {
-      throw new Error(`${tally.failures.length} violations:\n${tally.failures.join("\n")}`);
-    }
-  } finally {
-    await sb.close();
-  }
+    tally.report("stdin fuzz");
+  });
 });
