@@ -251,25 +251,26 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
-async function watch(ctx: Ctx, env: Readonly<Record<string, string>>, io: CliIo, ms: number) {
-  const { signal, dispose } = stopSignal(io);
+async function watch(
+  ctx: Ctx,
+  env: Readonly<Record<string, string>>,
+  io: CliIo,
+  ms: number,
+  signal: AbortSignal,
+) {
   ctx.report("watching", ctx.confDir);
-  try {
-    while (!signal.aborted) {
-      await sleep(ms, signal);
-      if (signal.aborted) break;
-      try {
-        await syncKubeconfig(ctx, env);
-        await syncConfig(ctx, true);
-      } catch (e) {
-        io.stderr(`multicni install: ${(e as Error).message}\n`);
-      }
+  while (!signal.aborted) {
+    await sleep(ms, signal);
+    if (signal.aborted) break;
+    try {
+      await syncKubeconfig(ctx, env);
+      await syncConfig(ctx, true);
+    } catch (e) {
+      io.stderr(`multicni install: ${(e as Error).message}\n`);
     }
-    if (ctx.p.switches.has("cleanup-on-exit")) {
-      for (const f of GENERATED_FILES) await removeGenerated(ctx, f);
-    }
-  } finally {
-    dispose();
+  }
+  if (ctx.p.switches.has("cleanup-on-exit")) {
+    for (const f of GENERATED_FILES) await removeGenerated(ctx, f);
   }
 }
 
@@ -340,13 +341,32 @@ export async function installCommand(args: string[], io: CliIo): Promise<number>
       version: `${BUILD_INFO.version} (${BUILD_INFO.commit})`,
     },
   };
+  // With --watch, SIGTERM is handled from the start: a DaemonSet pod stopped while the first
+  // config is being written must still clean up, not die with the default action.
+  const stop = p.switches.has("watch") ? stopSignal(io) : undefined;
+  try {
+    return await installAndWatch(ctx, env, io, timeout, interval, stop?.signal ?? io.signal);
+  } finally {
+    stop?.dispose();
+  }
+}
+
+async function installAndWatch(
+  ctx: Ctx,
+  env: Readonly<Record<string, string>>,
+  io: CliIo,
+  timeout: number,
+  interval: number,
+  signal: AbortSignal | undefined,
+): Promise<number> {
+  const { fs, confDir, p } = ctx;
   try {
     if (!p.switches.has("skip-binary")) await installBinaries(ctx);
     await syncKubeconfig(ctx, env);
     const local = fs.local(confDir);
     if (!(await findPrimary(local))) {
       ctx.report("waiting", confDir, `for a primary CNI config, up to ${timeout} s`);
-      await waitForPrimary(local, timeout * 1000, io.signal);
+      await waitForPrimary(local, timeout * 1000, signal);
     }
     if (!(await syncConfig(ctx, false))) {
       io.stderr(
@@ -360,6 +380,7 @@ export async function installCommand(args: string[], io: CliIo): Promise<number>
     io.stderr(`multicni install: ${(e as Error).message}\n`);
     return 1;
   }
-  if (p.switches.has("watch")) await watch(ctx, env, io, interval * 1000);
+  // A stop that came during the first install skips the loop and goes straight to cleanup.
+  if (p.switches.has("watch") && signal) await watch(ctx, env, io, interval * 1000, signal);
   return 0;
 }
